@@ -1,0 +1,515 @@
+//! A JSON reader over policy text that hands out byte spans.
+//!
+//! Written by hand rather than taken from serde_json because the parser needs three things no
+//! JSON crate gives together: the span of every key and value (for line:column errors), the
+//! detection of duplicate keys (serde_json keeps the last one silently), and a count of the
+//! whitespace between tokens (IAM's size quotas exclude it). It is a plain recursive-descent
+//! reader of RFC 8259 JSON; the policy grammar on top of it lives in `parse.rs`.
+
+use std::borrow::Cow;
+
+use crate::span::Span;
+
+/// How deep a value may nest before the reader gives up (policies need about 6 levels).
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// A fatal JSON error: the text is not JSON, so reading stops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct JsonError {
+    pub message: &'static str,
+    pub offset: usize,
+}
+
+pub(crate) type JsonResult<T> = Result<T, JsonError>;
+
+/// The JSON type of the value at the reader's position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Object => "an object",
+            Kind::Array => "an array",
+            Kind::String => "a string",
+            Kind::Number => "a number",
+            Kind::Bool => "a boolean",
+            Kind::Null => "null",
+        }
+    }
+}
+
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    /// Bytes of whitespace skipped between tokens so far.
+    pub whitespace: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(text: &'a str) -> Reader<'a> {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            whitespace: 0,
+        }
+    }
+
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    fn err<T>(&self, message: &'static str) -> JsonResult<T> {
+        Err(JsonError {
+            message,
+            offset: self.pos,
+        })
+    }
+
+    pub(crate) fn peek_byte(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Consumes `b` if it is next.
+    pub(crate) fn eat_byte(&mut self, b: u8) -> bool {
+        if self.bytes.get(self.pos) == Some(&b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Consumes `b` or fails with `message`.
+    pub(crate) fn expect_byte(&mut self, b: u8, message: &'static str) -> JsonResult<()> {
+        if self.eat_byte(b) {
+            Ok(())
+        } else {
+            self.err(message)
+        }
+    }
+
+    pub(crate) fn error_here(&self, message: &'static str) -> JsonError {
+        JsonError {
+            message,
+            offset: self.pos,
+        }
+    }
+
+    pub(crate) fn skip_ws(&mut self) {
+        let start = self.pos;
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        self.whitespace += self.pos - start;
+    }
+
+    /// Skips whitespace and tells what kind of value starts here.
+    pub(crate) fn peek_kind(&mut self) -> JsonResult<Kind> {
+        self.skip_ws();
+        match self.bytes.get(self.pos) {
+            Some(b'{') => Ok(Kind::Object),
+            Some(b'[') => Ok(Kind::Array),
+            Some(b'"') => Ok(Kind::String),
+            Some(b'-' | b'0'..=b'9') => Ok(Kind::Number),
+            Some(b't' | b'f') => Ok(Kind::Bool),
+            Some(b'n') => Ok(Kind::Null),
+            Some(_) => self.err("expected a JSON value"),
+            None => self.err("unexpected end of text, expected a JSON value"),
+        }
+    }
+
+    /// True when only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.skip_ws();
+        self.pos >= self.bytes.len()
+    }
+
+    /// Reads a string at the current position (after `peek_kind` said `String`).
+    pub(crate) fn string(&mut self) -> JsonResult<(Cow<'a, str>, Span)> {
+        let start = self.pos;
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            return self.err("expected a string");
+        }
+        self.pos += 1;
+        let body = self.pos;
+        // Fast path: no escapes, so the string borrows from the text.
+        loop {
+            match self.bytes.get(self.pos) {
+                Some(b'"') => {
+                    let s = self.text.get(body..self.pos).unwrap_or("");
+                    self.pos += 1;
+                    return Ok((Cow::Borrowed(s), Span::new(start, self.pos)));
+                }
+                Some(b'\\') => break,
+                Some(&b) if b < 0x20 => return self.err("control character in string"),
+                Some(_) => self.pos += 1,
+                None => return self.err("unterminated string"),
+            }
+        }
+        let mut out = String::from(self.text.get(body..self.pos).unwrap_or(""));
+        loop {
+            match self.bytes.get(self.pos) {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok((Cow::Owned(out), Span::new(start, self.pos)));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let c = match self.bytes.get(self.pos) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.pos += 1;
+                            let c = self.unicode_escape()?;
+                            out.push(c);
+                            continue;
+                        }
+                        _ => return self.err("invalid escape in string"),
+                    };
+                    out.push(c);
+                    self.pos += 1;
+                }
+                Some(&b) if b < 0x20 => return self.err("control character in string"),
+                Some(_) => {
+                    // Copy a run of ordinary characters at once; runs end on ASCII bytes, so
+                    // the slice boundaries are character boundaries.
+                    let run = self.pos;
+                    while let Some(&b) = self.bytes.get(self.pos) {
+                        if b == b'"' || b == b'\\' || b < 0x20 {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                    out.push_str(self.text.get(run..self.pos).unwrap_or(""));
+                }
+                None => return self.err("unterminated string"),
+            }
+        }
+    }
+
+    /// Reads the four hex digits after `\u` (and a low surrogate after a high one).
+    fn unicode_escape(&mut self) -> JsonResult<char> {
+        let hi = self.hex4()?;
+        if (0xD800..0xDC00).contains(&hi) {
+            if self.bytes.get(self.pos) != Some(&b'\\')
+                || self.bytes.get(self.pos + 1) != Some(&b'u')
+            {
+                return self.err("unpaired surrogate in \\u escape");
+            }
+            self.pos += 2;
+            let lo = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&lo) {
+                return self.err("unpaired surrogate in \\u escape");
+            }
+            let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            return char::from_u32(code).map_or_else(|| self.err("invalid \\u escape"), Ok);
+        }
+        char::from_u32(hi).map_or_else(|| self.err("unpaired surrogate in \\u escape"), Ok)
+    }
+
+    fn hex4(&mut self) -> JsonResult<u32> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let d = match self.bytes.get(self.pos) {
+                Some(&b) => (b as char).to_digit(16),
+                None => None,
+            };
+            match d {
+                Some(d) => v = v * 16 + d,
+                None => return self.err("invalid \\u escape"),
+            }
+            self.pos += 1;
+        }
+        Ok(v)
+    }
+
+    /// Reads a number and returns its text.
+    pub(crate) fn number(&mut self) -> JsonResult<(&'a str, Span)> {
+        let start = self.pos;
+        if self.bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match self.bytes.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return self.err("invalid number"),
+        }
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return self.err("invalid number");
+            }
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return self.err("invalid number");
+            }
+            self.digits();
+        }
+        let text = self.text.get(start..self.pos).unwrap_or("");
+        Ok((text, Span::new(start, self.pos)))
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// Reads `true` or `false`.
+    pub(crate) fn boolean(&mut self) -> JsonResult<(bool, Span)> {
+        let start = self.pos;
+        if self.bytes.get(self.pos..self.pos + 4) == Some(b"true") {
+            self.pos += 4;
+            Ok((true, Span::new(start, self.pos)))
+        } else if self.bytes.get(self.pos..self.pos + 5) == Some(b"false") {
+            self.pos += 5;
+            Ok((false, Span::new(start, self.pos)))
+        } else {
+            self.err("invalid literal")
+        }
+    }
+
+    /// Reads `null`.
+    pub(crate) fn null(&mut self) -> JsonResult<Span> {
+        let start = self.pos;
+        if self.bytes.get(self.pos..self.pos + 4) == Some(b"null") {
+            self.pos += 4;
+            Ok(Span::new(start, self.pos))
+        } else {
+            self.err("invalid literal")
+        }
+    }
+
+    /// Skips one whole value of any kind, checking that it is JSON. Returns its span.
+    pub(crate) fn skip_value(&mut self, depth: usize) -> JsonResult<Span> {
+        if depth > MAX_DEPTH {
+            return self.err("value nests too deeply");
+        }
+        let kind = self.peek_kind()?;
+        let start = self.pos;
+        match kind {
+            Kind::String => {
+                self.string()?;
+            }
+            Kind::Number => {
+                self.number()?;
+            }
+            Kind::Bool => {
+                self.boolean()?;
+            }
+            Kind::Null => {
+                self.null()?;
+            }
+            Kind::Array => {
+                self.array(|r| r.skip_value(depth + 1).map(|_| ()))?;
+            }
+            Kind::Object => {
+                self.object(|r, _, _| r.skip_value(depth + 1).map(|_| ()))?;
+            }
+        }
+        Ok(Span::new(start, self.pos))
+    }
+
+    /// Reads an array, calling `item` with the reader positioned at each element.
+    pub(crate) fn array(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> JsonResult<()>,
+    ) -> JsonResult<Span> {
+        let start = self.pos;
+        if self.bytes.get(self.pos) != Some(&b'[') {
+            return self.err("expected '['");
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(Span::new(start, self.pos));
+        }
+        loop {
+            self.peek_kind()?;
+            item(self)?;
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Span::new(start, self.pos));
+                }
+                _ => return self.err("expected ',' or ']' in array"),
+            }
+        }
+    }
+
+    /// Reads an object, calling `member` with each key, its span, and the reader positioned at
+    /// the value. Duplicate keys are the caller's business.
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>, Span) -> JsonResult<()>,
+    ) -> JsonResult<Span> {
+        let start = self.pos;
+        if self.bytes.get(self.pos) != Some(&b'{') {
+            return self.err("expected '{'");
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(Span::new(start, self.pos));
+        }
+        loop {
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b'"') {
+                return self.err("expected a string key in object");
+            }
+            let (key, key_span) = self.string()?;
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b':') {
+                return self.err("expected ':' after object key");
+            }
+            self.pos += 1;
+            self.peek_kind()?;
+            member(self, key, key_span)?;
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Span::new(start, self.pos));
+                }
+                _ => return self.err("expected ',' or '}' in object"),
+            }
+        }
+    }
+}
+
+/// Remembers the keys of one object to report duplicates. Objects in policies are small, so a
+/// vector is searched; a large object switches to a hash set so hostile input stays linear.
+#[derive(Default)]
+pub(crate) struct KeySet<'a> {
+    small: Vec<Cow<'a, str>>,
+    large: Option<std::collections::HashSet<Cow<'a, str>>>,
+}
+
+impl<'a> KeySet<'a> {
+    /// Records `key`; false when it was already there.
+    pub(crate) fn insert(&mut self, key: &Cow<'a, str>) -> bool {
+        if let Some(set) = &mut self.large {
+            return set.insert(key.clone());
+        }
+        if self.small.iter().any(|k| k == key) {
+            return false;
+        }
+        self.small.push(key.clone());
+        if self.small.len() > 16 {
+            self.large = Some(self.small.drain(..).collect());
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip(text: &str) -> JsonResult<Span> {
+        let mut r = Reader::new(text);
+        let span = r.skip_value(0)?;
+        if !r.at_end() {
+            return Err(JsonError {
+                message: "trailing",
+                offset: r.pos(),
+            });
+        }
+        Ok(span)
+    }
+
+    #[test]
+    fn accepts_json() {
+        for ok in [
+            "{}",
+            "[]",
+            r#"{"a": [1, -2.5e10, true, false, null, "x\u00e9\ud83d\ude00\n"]}"#,
+            " \"s\" ",
+            "0",
+            "-0.0",
+        ] {
+            assert!(skip(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_non_json() {
+        for bad in [
+            "",
+            "{",
+            "{\"a\" 1}",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "tru",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "\"a\nb\"",
+            "{} x",
+            "'a'",
+            "[\"unterminated",
+        ] {
+            assert!(skip(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = "[".repeat(100_000);
+        assert!(skip(&text).is_err());
+    }
+
+    #[test]
+    fn decodes_escapes() {
+        let mut r = Reader::new(r#""a\"b\\c\/\u0041\ud83d\ude00""#);
+        let (s, _) = r.string().unwrap();
+        assert_eq!(s, "a\"b\\c/A😀");
+    }
+
+    #[test]
+    fn counts_whitespace_between_tokens() {
+        let mut r = Reader::new("{ \"a b\" :\n [ 1 ] }");
+        r.skip_value(0).unwrap();
+        assert_eq!(r.whitespace, 7);
+    }
+
+    #[test]
+    fn keyset_switches_to_hashing() {
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        let mut set = KeySet::default();
+        for k in &keys {
+            assert!(set.insert(&Cow::Borrowed(k.as_str())));
+        }
+        for k in &keys {
+            assert!(!set.insert(&Cow::Borrowed(k.as_str())));
+        }
+    }
+}

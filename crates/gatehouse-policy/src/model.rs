@@ -1,0 +1,320 @@
+//! The policy model: what an IAM policy document says, with the span of every element and the
+//! shape it was written in (a single value or a list), so the printer can keep it.
+
+use crate::operator::ConditionOperator;
+use crate::span::{Span, Spanned};
+
+/// The policy language version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// `2008-10-17`: no policy variables.
+    V2008_10_17,
+    /// `2012-10-17`: the current language.
+    V2012_10_17,
+}
+
+impl Version {
+    /// The version string as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V2008_10_17 => "2008-10-17",
+            Version::V2012_10_17 => "2012-10-17",
+        }
+    }
+
+    /// Parses one of the two version strings.
+    pub fn parse(s: &str) -> Option<Version> {
+        match s {
+            "2008-10-17" => Some(Version::V2008_10_17),
+            "2012-10-17" => Some(Version::V2012_10_17),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an element was written as one value or as a JSON array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Shape {
+    /// A single value (`"Action": "s3:GetObject"`).
+    #[default]
+    Single,
+    /// An array (`"Action": ["s3:GetObject"]`), possibly of one element.
+    List,
+}
+
+/// One value or a list of values, remembering which was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueList<T> {
+    /// How the values were written.
+    pub shape: Shape,
+    /// The values, in order. `null` entries that AWS tolerates in Resource lists are dropped.
+    pub items: Vec<T>,
+}
+
+impl<T> ValueList<T> {
+    /// A single value.
+    pub fn single(item: T) -> ValueList<T> {
+        ValueList {
+            shape: Shape::Single,
+            items: vec![item],
+        }
+    }
+
+    /// A list of values.
+    pub fn list(items: Vec<T>) -> ValueList<T> {
+        ValueList {
+            shape: Shape::List,
+            items,
+        }
+    }
+
+    /// Iterates over the values.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
+    /// Whether there are no values (only possible for an empty list).
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a ValueList<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+/// A whole policy document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// `Version`, if present.
+    pub version: Option<Spanned<Version>>,
+    /// `Id`, if present.
+    pub id: Option<Spanned<String>>,
+    /// `Statement`: one object or a list of them.
+    pub statements: ValueList<Statement>,
+    /// The span of the `Statement` value.
+    pub statement_span: Span,
+    /// The span of the whole document object.
+    pub span: Span,
+    /// The number of characters of the document without the whitespace between JSON tokens:
+    /// the figure IAM's size quotas count.
+    pub size_without_whitespace: usize,
+    /// The number of characters of the document as written.
+    pub size: usize,
+}
+
+impl Policy {
+    /// The language version in force: `Version` if given, else 2008-10-17 (AWS's rule).
+    pub fn effective_version(&self) -> Version {
+        self.version
+            .as_ref()
+            .map_or(Version::V2008_10_17, |v| v.node)
+    }
+}
+
+/// `Allow` or `Deny`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// `Allow`.
+    Allow,
+    /// `Deny`.
+    Deny,
+}
+
+impl Effect {
+    /// The effect as written canonically.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// One statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The span of the statement object.
+    pub span: Span,
+    /// `Sid`, if present.
+    pub sid: Option<Spanned<String>>,
+    /// `Effect`.
+    pub effect: Spanned<Effect>,
+    /// False when the effect was written in another case (`"allow"`): AWS accepts that through
+    /// its syntax check but then fails the policy in "legacy parsing".
+    pub effect_exact_case: bool,
+    /// `Principal` or `NotPrincipal`.
+    pub principal: Option<PrincipalClause>,
+    /// `Action` or `NotAction`; absent when the statement has neither.
+    pub action: Option<ActionClause>,
+    /// `Resource` or `NotResource`; absent when the statement has neither.
+    pub resource: Option<ResourceClause>,
+    /// `Condition`, if present.
+    pub condition: Option<Condition>,
+}
+
+/// `Action` or `NotAction` with its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionClause {
+    /// True for `NotAction`.
+    pub negated: bool,
+    /// The span of the key (`"Action"`).
+    pub key_span: Span,
+    /// The action patterns.
+    pub values: ValueList<Spanned<String>>,
+}
+
+/// `Resource` or `NotResource` with its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceClause {
+    /// True for `NotResource`.
+    pub negated: bool,
+    /// The span of the key (`"Resource"`).
+    pub key_span: Span,
+    /// The resource patterns.
+    pub values: ValueList<Spanned<String>>,
+}
+
+/// `Principal` or `NotPrincipal` with its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrincipalClause {
+    /// True for `NotPrincipal`.
+    pub negated: bool,
+    /// The span of the key (`"Principal"`).
+    pub key_span: Span,
+    /// The principal value.
+    pub value: Spanned<Principal>,
+}
+
+/// The value of a `Principal` element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// The bare string `"*"`: everyone, including anonymous callers.
+    Wildcard,
+    /// A map from principal kind to values, in the order written.
+    Map(Vec<PrincipalEntry>),
+}
+
+/// One `"AWS": ...`, `"Service": ...` entry of a principal map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrincipalEntry {
+    /// The kind.
+    pub kind: Spanned<PrincipalKind>,
+    /// Its values.
+    pub values: ValueList<Spanned<String>>,
+}
+
+/// The kinds of principal a policy can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// `AWS`: accounts, users, roles, sessions, or `*`.
+    Aws,
+    /// `Service`: service principals such as `ec2.amazonaws.com`.
+    Service,
+    /// `Federated`: identity providers.
+    Federated,
+    /// `CanonicalUser`: S3 canonical user IDs.
+    CanonicalUser,
+}
+
+impl PrincipalKind {
+    /// The key as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::Aws => "AWS",
+            PrincipalKind::Service => "Service",
+            PrincipalKind::Federated => "Federated",
+            PrincipalKind::CanonicalUser => "CanonicalUser",
+        }
+    }
+
+    /// Parses a principal-map key (case-sensitive).
+    pub fn parse(s: &str) -> Option<PrincipalKind> {
+        match s {
+            "AWS" => Some(PrincipalKind::Aws),
+            "Service" => Some(PrincipalKind::Service),
+            "Federated" => Some(PrincipalKind::Federated),
+            "CanonicalUser" => Some(PrincipalKind::CanonicalUser),
+            _ => None,
+        }
+    }
+}
+
+/// A `Condition` element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// The span of the condition object.
+    pub span: Span,
+    /// Operator blocks, in the order written.
+    pub blocks: Vec<ConditionBlock>,
+}
+
+/// One operator block: `"StringEquals": { key: values, ... }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConditionBlock {
+    /// The operator.
+    pub operator: Spanned<OperatorName>,
+    /// The key tests, in the order written.
+    pub entries: Vec<ConditionEntry>,
+}
+
+/// An operator name: a known operator, or an unknown name (which AWS accepts only with an empty
+/// block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatorName {
+    /// A known operator.
+    Known(ConditionOperator),
+    /// An unknown name, kept as written.
+    Unknown(String),
+}
+
+impl OperatorName {
+    /// The name as it prints.
+    pub fn to_name(&self) -> String {
+        match self {
+            OperatorName::Known(op) => op.to_string(),
+            OperatorName::Unknown(name) => name.clone(),
+        }
+    }
+}
+
+/// One key test: `"aws:SourceIp": ["10.0.0.0/8"]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConditionEntry {
+    /// The condition key as written.
+    pub key: Spanned<String>,
+    /// The values to compare with.
+    pub values: ValueList<Spanned<ConditionValue>>,
+}
+
+/// A condition value. Numbers keep their text so they print back as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConditionValue {
+    /// A JSON string.
+    String(String),
+    /// A JSON boolean.
+    Bool(bool),
+    /// A bare JSON number, as written.
+    Number(String),
+}
+
+impl ConditionValue {
+    /// The value as text: strings as they are, booleans and numbers in their JSON form. This is
+    /// how AWS compares them.
+    pub fn as_text(&self) -> &str {
+        match self {
+            ConditionValue::String(s) | ConditionValue::Number(s) => s,
+            ConditionValue::Bool(true) => "true",
+            ConditionValue::Bool(false) => "false",
+        }
+    }
+}

@@ -1,0 +1,708 @@
+//! The policy parser: JSON text to the [`Policy`] model, with a span on every element.
+//!
+//! It reads the policy grammar directly off the JSON (no intermediate tree) and collects every
+//! grammar problem it meets, each with its location. These are the problems AWS reports as
+//! `Syntax errors in policy.`; everything AWS checks after that stage is in `validate.rs`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::json::{JsonError, JsonResult, KeySet, Kind, Reader};
+use crate::model::{
+    ActionClause, Condition, ConditionBlock, ConditionEntry, ConditionValue, Effect, OperatorName,
+    Policy, Principal, PrincipalClause, PrincipalEntry, PrincipalKind, ResourceClause, Statement,
+    ValueList, Version,
+};
+use crate::operator::ConditionOperator;
+use crate::span::{Span, Spanned};
+
+/// A grammar problem, found while parsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// What is wrong.
+    pub kind: SyntaxErrorKind,
+    /// Where.
+    pub span: Span,
+}
+
+/// The grammar problems the parser can find.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyntaxErrorKind {
+    /// The text is not JSON at all.
+    InvalidJson(&'static str),
+    /// The document is JSON but not an object.
+    NotAnObject,
+    /// A key the grammar does not know (`"statement"`, `"Extra field"`).
+    UnknownField(String),
+    /// The same key twice in one object.
+    DuplicateKey(String),
+    /// An element holds the wrong JSON type.
+    WrongType {
+        /// The element.
+        element: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What it was.
+        found: &'static str,
+    },
+    /// `Version` is neither `2012-10-17` nor `2008-10-17`.
+    InvalidVersion(String),
+    /// No `Statement`.
+    MissingStatement,
+    /// `"Statement": []`.
+    EmptyStatementList,
+    /// A statement without `Effect`.
+    MissingEffect,
+    /// `Effect` is not Allow or Deny in any case.
+    InvalidEffect(String),
+    /// Both `Action` and `NotAction` (or the like) in one statement.
+    Conflict(&'static str, &'static str),
+    /// An unknown condition operator with a non-empty block.
+    UnknownOperator(String),
+    /// A principal-map key that is not AWS, Service, Federated or CanonicalUser.
+    UnknownPrincipalKind(String),
+    /// A principal given as a string other than `"*"`.
+    InvalidPrincipalString(String),
+}
+
+impl fmt::Display for SyntaxErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyntaxErrorKind::InvalidJson(m) => write!(f, "not valid JSON: {m}"),
+            SyntaxErrorKind::NotAnObject => f.write_str("the policy must be a JSON object"),
+            SyntaxErrorKind::UnknownField(k) => write!(f, "unknown field `{k}`"),
+            SyntaxErrorKind::DuplicateKey(k) => write!(f, "duplicate key `{k}`"),
+            SyntaxErrorKind::WrongType {
+                element,
+                expected,
+                found,
+            } => write!(f, "`{element}` must be {expected}, found {found}"),
+            SyntaxErrorKind::InvalidVersion(v) => write!(
+                f,
+                "`Version` must be \"2012-10-17\" or \"2008-10-17\", found \"{v}\""
+            ),
+            SyntaxErrorKind::MissingStatement => f.write_str("the policy has no `Statement`"),
+            SyntaxErrorKind::EmptyStatementList => f.write_str("`Statement` is an empty list"),
+            SyntaxErrorKind::MissingEffect => f.write_str("the statement has no `Effect`"),
+            SyntaxErrorKind::InvalidEffect(e) => {
+                write!(f, "`Effect` must be \"Allow\" or \"Deny\", found \"{e}\"")
+            }
+            SyntaxErrorKind::Conflict(a, b) => {
+                write!(f, "a statement cannot have both `{a}` and `{b}`")
+            }
+            SyntaxErrorKind::UnknownOperator(op) => {
+                write!(f, "unknown condition operator `{op}`")
+            }
+            SyntaxErrorKind::UnknownPrincipalKind(k) => write!(
+                f,
+                "unknown principal type `{k}` (expected AWS, Service, Federated or CanonicalUser)"
+            ),
+            SyntaxErrorKind::InvalidPrincipalString(p) => write!(
+                f,
+                "a principal given as a string must be \"*\", found \"{p}\"; use {{\"AWS\": \"{p}\"}}"
+            ),
+        }
+    }
+}
+
+/// Parses a policy document. On any grammar problem returns them all (at least one), in text
+/// order; a problem that makes the text unreadable as JSON ends the list.
+pub fn parse_policy(text: &str) -> Result<Policy, Vec<SyntaxError>> {
+    let mut p = Parser {
+        r: Reader::new(text),
+        errors: Vec::new(),
+    };
+    let policy = match p.document() {
+        Ok(policy) => policy,
+        Err(e) => {
+            p.errors.push(json_error(e));
+            None
+        }
+    };
+    match policy {
+        Some(mut policy) if p.errors.is_empty() => {
+            policy.size = if text.is_ascii() {
+                text.len()
+            } else {
+                text.chars().count()
+            };
+            policy.size_without_whitespace = policy.size.saturating_sub(p.r.whitespace);
+            Ok(policy)
+        }
+        _ => {
+            if p.errors.is_empty() {
+                p.errors.push(SyntaxError {
+                    kind: SyntaxErrorKind::NotAnObject,
+                    span: Span::at(0),
+                });
+            }
+            Err(p.errors)
+        }
+    }
+}
+
+fn json_error(e: JsonError) -> SyntaxError {
+    SyntaxError {
+        kind: SyntaxErrorKind::InvalidJson(e.message),
+        span: Span::at(e.offset),
+    }
+}
+
+struct Parser<'a> {
+    r: Reader<'a>,
+    errors: Vec<SyntaxError>,
+}
+
+impl<'a> Parser<'a> {
+    fn error(&mut self, kind: SyntaxErrorKind, span: Span) {
+        self.errors.push(SyntaxError { kind, span });
+    }
+
+    /// Records a wrong-type error for the value at the reader and skips it.
+    fn wrong_type(&mut self, element: &'static str, expected: &'static str) -> JsonResult<()> {
+        let found = self.r.peek_kind()?.name();
+        let span = self.r.skip_value(0)?;
+        self.error(
+            SyntaxErrorKind::WrongType {
+                element,
+                expected,
+                found,
+            },
+            span,
+        );
+        Ok(())
+    }
+
+    /// Records a duplicate key and skips its value; false when the key is new.
+    fn duplicate(
+        &mut self,
+        keys: &mut KeySet<'a>,
+        key: &Cow<'a, str>,
+        span: Span,
+    ) -> JsonResult<bool> {
+        if keys.insert(key) {
+            return Ok(false);
+        }
+        self.error(SyntaxErrorKind::DuplicateKey(key.to_string()), span);
+        self.r.skip_value(0)?;
+        Ok(true)
+    }
+
+    fn document(&mut self) -> JsonResult<Option<Policy>> {
+        if self.r.peek_kind()? != Kind::Object {
+            let span = self.r.skip_value(0)?;
+            if !self.r.at_end() {
+                return Err(JsonError {
+                    message: "unexpected text after the JSON value",
+                    offset: self.r.pos(),
+                });
+            }
+            self.error(SyntaxErrorKind::NotAnObject, span);
+            return Ok(None);
+        }
+        let mut version = None;
+        let mut id = None;
+        let mut statements = None;
+        let mut statement_span = Span::default();
+        let mut keys = KeySet::default();
+        let mut this = ObjectCursor::start(self)?;
+        while let Some((key, key_span)) = this.next_key(self)? {
+            if self.duplicate(&mut keys, &key, key_span)? {
+                continue;
+            }
+            match key.as_ref() {
+                "Version" => {
+                    if self.r.peek_kind()? == Kind::String {
+                        let (v, span) = self.r.string()?;
+                        match Version::parse(&v) {
+                            Some(v) => version = Some(Spanned::new(v, span)),
+                            None => {
+                                self.error(SyntaxErrorKind::InvalidVersion(v.into_owned()), span)
+                            }
+                        }
+                    } else {
+                        self.wrong_type("Version", "a string")?;
+                    }
+                }
+                "Id" => {
+                    if self.r.peek_kind()? == Kind::String {
+                        let (v, span) = self.r.string()?;
+                        id = Some(Spanned::new(v.into_owned(), span));
+                    } else {
+                        self.wrong_type("Id", "a string")?;
+                    }
+                }
+                "Statement" => match self.r.peek_kind()? {
+                    Kind::Object => {
+                        let start = self.r.pos();
+                        let st = self.statement()?;
+                        statement_span = Span::new(start, self.r.pos());
+                        statements = Some(ValueList::single(st));
+                    }
+                    Kind::Array => {
+                        let start = self.r.pos();
+                        let mut list = Vec::new();
+                        let mut arr = ArrayCursor::start(self)?;
+                        while arr.next(self)? {
+                            if self.r.peek_kind()? == Kind::Object {
+                                list.push(self.statement()?);
+                            } else {
+                                self.wrong_type("Statement", "an object")?;
+                            }
+                        }
+                        statement_span = Span::new(start, self.r.pos());
+                        if list.is_empty() && arr.count == 0 {
+                            self.error(SyntaxErrorKind::EmptyStatementList, statement_span);
+                        }
+                        statements = Some(ValueList::list(list));
+                    }
+                    _ => self.wrong_type("Statement", "an object or a list of objects")?,
+                },
+                _ => {
+                    self.error(SyntaxErrorKind::UnknownField(key.into_owned()), key_span);
+                    self.r.skip_value(0)?;
+                }
+            }
+        }
+        let span = this.finish(self);
+        if !self.r.at_end() {
+            return Err(JsonError {
+                message: "unexpected text after the JSON value",
+                offset: self.r.pos(),
+            });
+        }
+        let Some(statements) = statements else {
+            if !self.errors.iter().any(|e| {
+                matches!(
+                    &e.kind,
+                    SyntaxErrorKind::WrongType {
+                        element: "Statement",
+                        ..
+                    }
+                ) || matches!(&e.kind, SyntaxErrorKind::DuplicateKey(k) if k == "Statement")
+            }) {
+                self.error(SyntaxErrorKind::MissingStatement, span);
+            }
+            return Ok(None);
+        };
+        Ok(Some(Policy {
+            version,
+            id,
+            statements,
+            statement_span,
+            span,
+            size_without_whitespace: 0,
+            size: 0,
+        }))
+    }
+
+    fn statement(&mut self) -> JsonResult<Statement> {
+        let mut sid = None;
+        let mut effect: Option<Spanned<Effect>> = None;
+        let mut effect_exact_case = true;
+        let mut principal: Option<PrincipalClause> = None;
+        let mut action: Option<ActionClause> = None;
+        let mut resource: Option<ResourceClause> = None;
+        let mut condition = None;
+        let mut keys = KeySet::default();
+        let mut obj = ObjectCursor::start(self)?;
+        while let Some((key, key_span)) = obj.next_key(self)? {
+            if self.duplicate(&mut keys, &key, key_span)? {
+                continue;
+            }
+            match key.as_ref() {
+                "Sid" => {
+                    if self.r.peek_kind()? == Kind::String {
+                        let (v, span) = self.r.string()?;
+                        sid = Some(Spanned::new(v.into_owned(), span));
+                    } else {
+                        self.wrong_type("Sid", "a string")?;
+                    }
+                }
+                "Effect" => {
+                    if self.r.peek_kind()? == Kind::String {
+                        let (v, span) = self.r.string()?;
+                        let e = if v.eq_ignore_ascii_case("Allow") {
+                            Some(Effect::Allow)
+                        } else if v.eq_ignore_ascii_case("Deny") {
+                            Some(Effect::Deny)
+                        } else {
+                            None
+                        };
+                        match e {
+                            Some(e) => {
+                                effect_exact_case = v == e.as_str();
+                                effect = Some(Spanned::new(e, span));
+                            }
+                            None => {
+                                self.error(SyntaxErrorKind::InvalidEffect(v.into_owned()), span)
+                            }
+                        }
+                    } else {
+                        self.wrong_type("Effect", "a string")?;
+                    }
+                }
+                "Action" | "NotAction" => {
+                    let negated = key == "NotAction";
+                    let name = if negated { "NotAction" } else { "Action" };
+                    let values = self.string_list(name, false)?;
+                    if action.is_some() {
+                        self.error(SyntaxErrorKind::Conflict("Action", "NotAction"), key_span);
+                    } else if let Some(values) = values {
+                        action = Some(ActionClause {
+                            negated,
+                            key_span,
+                            values,
+                        });
+                    }
+                }
+                "Resource" | "NotResource" => {
+                    let negated = key == "NotResource";
+                    let name = if negated { "NotResource" } else { "Resource" };
+                    let values = self.string_list(name, true)?;
+                    if resource.is_some() {
+                        self.error(
+                            SyntaxErrorKind::Conflict("Resource", "NotResource"),
+                            key_span,
+                        );
+                    } else if let Some(values) = values {
+                        resource = Some(ResourceClause {
+                            negated,
+                            key_span,
+                            values,
+                        });
+                    }
+                }
+                "Principal" | "NotPrincipal" => {
+                    let negated = key == "NotPrincipal";
+                    let value =
+                        self.principal(if negated { "NotPrincipal" } else { "Principal" })?;
+                    if principal.is_some() {
+                        self.error(
+                            SyntaxErrorKind::Conflict("Principal", "NotPrincipal"),
+                            key_span,
+                        );
+                    } else if let Some(value) = value {
+                        principal = Some(PrincipalClause {
+                            negated,
+                            key_span,
+                            value,
+                        });
+                    }
+                }
+                "Condition" => {
+                    if self.r.peek_kind()? == Kind::Object {
+                        condition = Some(self.condition()?);
+                    } else {
+                        self.wrong_type("Condition", "an object")?;
+                    }
+                }
+                _ => {
+                    self.error(SyntaxErrorKind::UnknownField(key.into_owned()), key_span);
+                    self.r.skip_value(0)?;
+                }
+            }
+        }
+        let span = obj.finish(self);
+        let effect = match effect {
+            Some(e) => e,
+            None => {
+                if !keys_had_effect(&self.errors, span) {
+                    self.error(SyntaxErrorKind::MissingEffect, span);
+                }
+                Spanned::new(Effect::Allow, span)
+            }
+        };
+        Ok(Statement {
+            span,
+            sid,
+            effect,
+            effect_exact_case,
+            principal,
+            action,
+            resource,
+            condition,
+        })
+    }
+
+    /// Reads a string or a list of strings. `allow_null` lets `null` entries through (and drops
+    /// them), as AWS does in Resource lists. None when the value had the wrong type.
+    fn string_list(
+        &mut self,
+        element: &'static str,
+        allow_null: bool,
+    ) -> JsonResult<Option<ValueList<Spanned<String>>>> {
+        match self.r.peek_kind()? {
+            Kind::String => {
+                let (s, span) = self.r.string()?;
+                Ok(Some(ValueList::single(Spanned::new(s.into_owned(), span))))
+            }
+            Kind::Array => {
+                let mut items = Vec::new();
+                let mut ok = true;
+                let mut arr = ArrayCursor::start(self)?;
+                while arr.next(self)? {
+                    match self.r.peek_kind()? {
+                        Kind::String => {
+                            let (s, span) = self.r.string()?;
+                            items.push(Spanned::new(s.into_owned(), span));
+                        }
+                        Kind::Null if allow_null => {
+                            self.r.null()?;
+                        }
+                        _ => {
+                            ok = false;
+                            self.wrong_type(element, "a string or a list of strings")?;
+                        }
+                    }
+                }
+                Ok(ok.then(|| ValueList::list(items)))
+            }
+            _ => {
+                self.wrong_type(element, "a string or a list of strings")?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn principal(&mut self, element: &'static str) -> JsonResult<Option<Spanned<Principal>>> {
+        match self.r.peek_kind()? {
+            Kind::String => {
+                let (s, span) = self.r.string()?;
+                if s == "*" {
+                    Ok(Some(Spanned::new(Principal::Wildcard, span)))
+                } else {
+                    self.error(
+                        SyntaxErrorKind::InvalidPrincipalString(s.into_owned()),
+                        span,
+                    );
+                    Ok(None)
+                }
+            }
+            Kind::Object => {
+                let mut entries = Vec::new();
+                let mut keys = KeySet::default();
+                let mut ok = true;
+                let mut obj = ObjectCursor::start(self)?;
+                while let Some((key, key_span)) = obj.next_key(self)? {
+                    if self.duplicate(&mut keys, &key, key_span)? {
+                        continue;
+                    }
+                    let Some(kind) = PrincipalKind::parse(&key) else {
+                        ok = false;
+                        self.error(
+                            SyntaxErrorKind::UnknownPrincipalKind(key.into_owned()),
+                            key_span,
+                        );
+                        self.r.skip_value(0)?;
+                        continue;
+                    };
+                    match self.string_list(element, false)? {
+                        Some(values) => entries.push(PrincipalEntry {
+                            kind: Spanned::new(kind, key_span),
+                            values,
+                        }),
+                        None => ok = false,
+                    }
+                }
+                let span = obj.finish(self);
+                Ok(ok.then(|| Spanned::new(Principal::Map(entries), span)))
+            }
+            _ => {
+                self.wrong_type(element, "\"*\" or an object")?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn condition(&mut self) -> JsonResult<Condition> {
+        let mut blocks = Vec::new();
+        let mut keys = KeySet::default();
+        let mut obj = ObjectCursor::start(self)?;
+        while let Some((name, name_span)) = obj.next_key(self)? {
+            if self.duplicate(&mut keys, &name, name_span)? {
+                continue;
+            }
+            if self.r.peek_kind()? != Kind::Object {
+                self.wrong_type("Condition", "an object for each operator")?;
+                continue;
+            }
+            let operator = match ConditionOperator::parse(&name) {
+                Some(op) => OperatorName::Known(op),
+                None => OperatorName::Unknown(name.clone().into_owned()),
+            };
+            let mut entries = Vec::new();
+            let mut entry_keys = KeySet::default();
+            let mut block = ObjectCursor::start(self)?;
+            while let Some((key, key_span)) = block.next_key(self)? {
+                if self.duplicate(&mut entry_keys, &key, key_span)? {
+                    continue;
+                }
+                if let Some(values) = self.condition_values()? {
+                    entries.push(ConditionEntry {
+                        key: Spanned::new(key.into_owned(), key_span),
+                        values,
+                    });
+                }
+            }
+            block.finish(self);
+            if matches!(operator, OperatorName::Unknown(_)) && block.count > 0 {
+                self.error(
+                    SyntaxErrorKind::UnknownOperator(name.into_owned()),
+                    name_span,
+                );
+                continue;
+            }
+            blocks.push(ConditionBlock {
+                operator: Spanned::new(operator, name_span),
+                entries,
+            });
+        }
+        let span = obj.finish(self);
+        Ok(Condition { span, blocks })
+    }
+
+    fn condition_value(&mut self) -> JsonResult<Option<Spanned<ConditionValue>>> {
+        Ok(Some(match self.r.peek_kind()? {
+            Kind::String => {
+                let (s, span) = self.r.string()?;
+                Spanned::new(ConditionValue::String(s.into_owned()), span)
+            }
+            Kind::Bool => {
+                let (b, span) = self.r.boolean()?;
+                Spanned::new(ConditionValue::Bool(b), span)
+            }
+            Kind::Number => {
+                let (n, span) = self.r.number()?;
+                Spanned::new(ConditionValue::Number(n.to_owned()), span)
+            }
+            _ => {
+                self.wrong_type(
+                    "Condition",
+                    "a string, number, boolean or list of them for each key",
+                )?;
+                return Ok(None);
+            }
+        }))
+    }
+
+    fn condition_values(&mut self) -> JsonResult<Option<ValueList<Spanned<ConditionValue>>>> {
+        if self.r.peek_kind()? != Kind::Array {
+            return Ok(self.condition_value()?.map(ValueList::single));
+        }
+        let mut items = Vec::new();
+        let mut ok = true;
+        let mut arr = ArrayCursor::start(self)?;
+        while arr.next(self)? {
+            match self.condition_value()? {
+                Some(v) => items.push(v),
+                None => ok = false,
+            }
+        }
+        Ok(ok.then(|| ValueList::list(items)))
+    }
+}
+
+/// Whether a wrong-type or invalid-effect error was already reported inside `span`, so a
+/// statement whose Effect was unreadable is not also said to lack one.
+fn keys_had_effect(errors: &[SyntaxError], span: Span) -> bool {
+    errors.iter().any(|e| {
+        e.span.start >= span.start
+            && e.span.end <= span.end
+            && matches!(
+                &e.kind,
+                SyntaxErrorKind::InvalidEffect(_)
+                    | SyntaxErrorKind::WrongType {
+                        element: "Effect",
+                        ..
+                    }
+            )
+    })
+}
+
+/// Walks the members of an object one at a time, so the caller keeps `&mut Parser` between
+/// members (a closure-based walk would hold the reader borrowed).
+struct ObjectCursor {
+    start: usize,
+    first: bool,
+    count: usize,
+}
+
+impl ObjectCursor {
+    fn start(p: &mut Parser<'_>) -> JsonResult<ObjectCursor> {
+        p.r.skip_ws();
+        let start = p.r.pos();
+        p.r.expect_byte(b'{', "expected '{'")?;
+        Ok(ObjectCursor {
+            start,
+            first: true,
+            count: 0,
+        })
+    }
+
+    /// The next key, with the reader at its value; None after the closing brace.
+    fn next_key<'a>(&mut self, p: &mut Parser<'a>) -> JsonResult<Option<(Cow<'a, str>, Span)>> {
+        p.r.skip_ws();
+        if self.first {
+            self.first = false;
+            if p.r.eat_byte(b'}') {
+                return Ok(None);
+            }
+        } else if p.r.eat_byte(b',') {
+            p.r.skip_ws();
+        } else if p.r.eat_byte(b'}') {
+            return Ok(None);
+        } else {
+            return Err(p.r.error_here("expected ',' or '}' in object"));
+        }
+        if p.r.peek_byte() != Some(b'"') {
+            return Err(p.r.error_here("expected a string key in object"));
+        }
+        let (key, span) = p.r.string()?;
+        p.r.skip_ws();
+        p.r.expect_byte(b':', "expected ':' after object key")?;
+        p.r.peek_kind()?;
+        self.count += 1;
+        Ok(Some((key, span)))
+    }
+
+    fn finish(&self, p: &Parser<'_>) -> Span {
+        Span::new(self.start, p.r.pos())
+    }
+}
+
+/// Walks the elements of an array one at a time (see [`ObjectCursor`]).
+struct ArrayCursor {
+    first: bool,
+    count: usize,
+}
+
+impl ArrayCursor {
+    fn start(p: &mut Parser<'_>) -> JsonResult<ArrayCursor> {
+        p.r.skip_ws();
+        p.r.expect_byte(b'[', "expected '['")?;
+        Ok(ArrayCursor {
+            first: true,
+            count: 0,
+        })
+    }
+
+    /// Moves to the next element; false after the closing bracket.
+    fn next(&mut self, p: &mut Parser<'_>) -> JsonResult<bool> {
+        p.r.skip_ws();
+        if self.first {
+            self.first = false;
+            if p.r.eat_byte(b']') {
+                return Ok(false);
+            }
+        } else if p.r.eat_byte(b',') {
+        } else if p.r.eat_byte(b']') {
+            return Ok(false);
+        } else {
+            return Err(p.r.error_here("expected ',' or ']' in array"));
+        }
+        p.r.peek_kind()?;
+        self.count += 1;
+        Ok(true)
+    }
+}
