@@ -93,7 +93,11 @@ impl<'a, T> IntoIterator for &'a ValueList<T> {
 }
 
 /// A whole policy document.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Equality compares what the policy says, never where it was written: spans and sizes are
+/// facts about the text and are ignored (each `PartialEq` below destructures its type, so a new
+/// field cannot be forgotten).
+#[derive(Clone, Debug)]
 pub struct Policy {
     /// `Version`, if present.
     pub version: Option<Spanned<Version>>,
@@ -141,7 +145,7 @@ impl Effect {
 }
 
 /// One statement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Statement {
     /// The span of the statement object.
     pub span: Span,
@@ -163,7 +167,7 @@ pub struct Statement {
 }
 
 /// `Action` or `NotAction` with its values.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ActionClause {
     /// True for `NotAction`.
     pub negated: bool,
@@ -174,7 +178,7 @@ pub struct ActionClause {
 }
 
 /// `Resource` or `NotResource` with its values.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ResourceClause {
     /// True for `NotResource`.
     pub negated: bool,
@@ -185,7 +189,7 @@ pub struct ResourceClause {
 }
 
 /// `Principal` or `NotPrincipal` with its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct PrincipalClause {
     /// True for `NotPrincipal`.
     pub negated: bool,
@@ -250,7 +254,7 @@ impl PrincipalKind {
 }
 
 /// A `Condition` element.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Condition {
     /// The span of the condition object.
     pub span: Span,
@@ -318,3 +322,86 @@ impl ConditionValue {
         }
     }
 }
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        let Policy {
+            version,
+            id,
+            statements,
+            statement_span: _,
+            span: _,
+            size_without_whitespace: _,
+            size: _,
+        } = self;
+        *version == other.version && *id == other.id && *statements == other.statements
+    }
+}
+impl Eq for Policy {}
+
+impl PartialEq for Statement {
+    fn eq(&self, other: &Self) -> bool {
+        let Statement {
+            span: _,
+            sid,
+            effect,
+            effect_exact_case,
+            principal,
+            action,
+            resource,
+            condition,
+        } = self;
+        *sid == other.sid
+            && *effect == other.effect
+            && *effect_exact_case == other.effect_exact_case
+            && *principal == other.principal
+            && *action == other.action
+            && *resource == other.resource
+            && *condition == other.condition
+    }
+}
+impl Eq for Statement {}
+
+impl PartialEq for ActionClause {
+    fn eq(&self, other: &Self) -> bool {
+        let ActionClause {
+            negated,
+            key_span: _,
+            values,
+        } = self;
+        *negated == other.negated && *values == other.values
+    }
+}
+impl Eq for ActionClause {}
+
+impl PartialEq for ResourceClause {
+    fn eq(&self, other: &Self) -> bool {
+        let ResourceClause {
+            negated,
+            key_span: _,
+            values,
+        } = self;
+        *negated == other.negated && *values == other.values
+    }
+}
+impl Eq for ResourceClause {}
+
+impl PartialEq for PrincipalClause {
+    fn eq(&self, other: &Self) -> bool {
+        let PrincipalClause {
+            negated,
+            key_span: _,
+            value,
+        } = self;
+        *negated == other.negated && *value == other.value
+    }
+}
+impl Eq for PrincipalClause {}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        let Condition { span: _, blocks } = self;
+        *blocks == other.blocks
+    }
+}
+impl Eq for Condition {}
