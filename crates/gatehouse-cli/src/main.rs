@@ -1,1 +1,45 @@
-fn main() {}
+//! The `gatehouse` command: a thin shell over the Gatehouse libraries. Each subcommand parses
+//! its arguments, reads its inputs, calls a library, and prints; no policy logic lives here.
+
+mod input;
+mod policy;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Gatehouse: an open implementation of the AWS managed-policy system.
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with IAM policy documents offline.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
+}
+
+/// Exit statuses shared by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Everything checked out.
+    Ok = 0,
+    /// Some input was found wanting (an invalid policy).
+    Findings = 1,
+    /// The command could not do its work (usage or I/O error).
+    Error = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Policy { command } => policy::run(command),
+    };
+    ExitCode::from(status as u8)
+}

@@ -1,0 +1,242 @@
+//! `gatehouse policy ...`: validate and format policy documents.
+
+use clap::builder::PossibleValue;
+use clap::{Args, Subcommand, ValueEnum};
+use gatehouse_policy::{
+    Diagnostic, LineIndex, Mode, POLICY_KINDS, PolicyKind, ValidateOptions, parse_policy,
+    to_compact, to_pretty, validate,
+};
+
+use crate::Status;
+use crate::input::read_policy;
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Validate policy documents by AWS's rules, with AWS's error codes and messages.
+    ///
+    /// Exits 0 when every document is valid, 1 when any is invalid, 2 on a usage or I/O error.
+    Validate(ValidateArgs),
+    /// Print a policy document in Gatehouse's canonical form.
+    Fmt(FmtArgs),
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// The kind of policy the documents are.
+    #[arg(long, default_value = "identity")]
+    kind: Kind,
+    /// Check by the rules AWS's own managed policies meet (no customer quotas).
+    #[arg(long)]
+    provider: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The user, group or role an inline policy belongs to (used in AWS's size message).
+    #[arg(long, value_name = "NAME")]
+    entity_name: Option<String>,
+    /// Policy files, or `-` for standard input.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct FmtArgs {
+    /// Print without whitespace instead of the pretty form.
+    #[arg(long)]
+    compact: bool,
+    /// The policy file, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    file: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// `file:line:column: CODE: message`, with the line and a caret.
+    Text,
+    /// A JSON array of `{"file", "valid", "errors": [...]}`.
+    Json,
+}
+
+/// A policy kind as a command-line value; the names and help come from the library's registry.
+#[derive(Clone, Copy)]
+struct Kind(PolicyKind);
+
+impl ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        const KINDS: &[Kind] = &[
+            Kind(PolicyKind::Identity),
+            Kind(PolicyKind::InlineUser),
+            Kind(PolicyKind::InlineGroup),
+            Kind(PolicyKind::InlineRole),
+            Kind(PolicyKind::Trust),
+            Kind(PolicyKind::Resource),
+            Kind(PolicyKind::Boundary),
+            Kind(PolicyKind::Session),
+            Kind(PolicyKind::Scp),
+            Kind(PolicyKind::Rcp),
+        ];
+        KINDS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        POLICY_KINDS
+            .iter()
+            .find(|(_, k, _)| *k == self.0)
+            .map(|(name, _, help)| PossibleValue::new(*name).help(*help))
+    }
+}
+
+pub fn run(command: PolicyCommand) -> Status {
+    match command {
+        PolicyCommand::Validate(args) => validate_files(&args),
+        PolicyCommand::Fmt(args) => fmt_file(&args),
+    }
+}
+
+fn validate_files(args: &ValidateArgs) -> Status {
+    let mode = if args.provider {
+        Mode::Provider
+    } else {
+        Mode::Customer
+    };
+    let mut options = ValidateOptions::new(args.kind.0, mode);
+    let mut status = Status::Ok;
+    let mut reports = Vec::new();
+    for file in &args.files {
+        let text = match read_policy(file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("gatehouse: error: {file}: {e}");
+                status = status.max(Status::Error);
+                continue;
+            }
+        };
+        options.entity_name = args.entity_name.clone().or_else(|| Some(entity_name(file)));
+        let errors = validate(&text, &options).err().unwrap_or_default();
+        if !errors.is_empty() {
+            status = status.max(Status::Findings);
+        }
+        match args.format {
+            Format::Text => print_text(file, &text, &errors),
+            Format::Json => reports.push(json_report(file, &text, &errors)),
+        }
+    }
+    if let Format::Json = args.format {
+        let out = serde_json::Value::Array(reports);
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    status
+}
+
+/// The name an inline policy's size message uses when none is given: the file's stem.
+fn entity_name(file: &str) -> String {
+    std::path::Path::new(file)
+        .file_stem()
+        .map_or_else(|| "<name>".to_owned(), |s| s.to_string_lossy().into_owned())
+}
+
+fn print_text(file: &str, text: &str, errors: &[Diagnostic]) {
+    if errors.is_empty() {
+        println!("{file}: valid");
+        return;
+    }
+    let index = LineIndex::new(text);
+    for d in errors {
+        let loc = index.locate(d.span.start);
+        println!("{file}:{loc}: {}: {}", d.code, d.message);
+        let line = index.line_text(d.span.start);
+        let (shown, caret_col, caret_len) = window(line, loc.column as usize, span_chars(text, d));
+        let gutter = loc.line.to_string();
+        let pad = " ".repeat(gutter.len());
+        println!(" {gutter} | {shown}");
+        let note = d.detail.as_deref().unwrap_or("");
+        println!(
+            " {pad} | {}{} {note}",
+            " ".repeat(caret_col.saturating_sub(1)),
+            "^".repeat(caret_len.max(1))
+        );
+    }
+}
+
+/// How many characters of the diagnostic's span to underline (at most to the end of its line).
+fn span_chars(text: &str, d: &Diagnostic) -> usize {
+    text.get(d.span.start as usize..d.span.end as usize)
+        .map_or(1, |s| s.lines().next().unwrap_or("").chars().count())
+}
+
+/// Cuts a long line (a minified policy is one line) to about 100 characters around the caret.
+/// Returns the text to show, the caret's column in it, and the caret's length.
+fn window(line: &str, column: usize, len: usize) -> (String, usize, usize) {
+    const WIDTH: usize = 100;
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WIDTH {
+        let len = len.min(chars.len().saturating_sub(column - 1).max(1));
+        return (line.to_owned(), column, len);
+    }
+    let start = column.saturating_sub(1).saturating_sub(WIDTH / 3);
+    let end = (start + WIDTH).min(chars.len());
+    let mut shown: String = chars.get(start..end).unwrap_or(&[]).iter().collect();
+    let mut col = column - start;
+    if start > 0 {
+        shown.insert_str(0, "...");
+        col += 3;
+    }
+    if end < chars.len() {
+        shown.push_str("...");
+    }
+    let len = len.min(end.saturating_sub(column - 1).max(1));
+    (shown, col, len)
+}
+
+fn json_report(file: &str, text: &str, errors: &[Diagnostic]) -> serde_json::Value {
+    let index = LineIndex::new(text);
+    let errors: Vec<serde_json::Value> = errors
+        .iter()
+        .map(|d| {
+            let loc = index.locate(d.span.start);
+            let mut e = serde_json::json!({
+                "code": d.code.as_str(),
+                "message": d.message,
+                "line": loc.line,
+                "column": loc.column,
+            });
+            if let (Some(detail), Some(obj)) = (&d.detail, e.as_object_mut()) {
+                obj.insert("detail".to_owned(), serde_json::Value::from(detail.as_str()));
+            }
+            e
+        })
+        .collect();
+    serde_json::json!({ "file": file, "valid": errors.is_empty(), "errors": errors })
+}
+
+fn fmt_file(args: &FmtArgs) -> Status {
+    let text = match read_policy(&args.file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("gatehouse: error: {}: {e}", args.file);
+            return Status::Error;
+        }
+    };
+    match parse_policy(&text) {
+        Ok(policy) => {
+            if args.compact {
+                println!("{}", to_compact(&policy));
+            } else {
+                print!("{}", to_pretty(&policy));
+            }
+            Status::Ok
+        }
+        Err(errors) => {
+            let index = LineIndex::new(&text);
+            for e in errors {
+                eprintln!(
+                    "{}:{}: MalformedPolicyDocument: Syntax errors in policy. ({})",
+                    args.file,
+                    index.locate(e.span.start),
+                    e.kind
+                );
+            }
+            Status::Findings
+        }
+    }
+}
