@@ -201,7 +201,10 @@ fn json_report(file: &str, text: &str, errors: &[Diagnostic]) -> serde_json::Val
                 "column": loc.column,
             });
             if let (Some(detail), Some(obj)) = (&d.detail, e.as_object_mut()) {
-                obj.insert("detail".to_owned(), serde_json::Value::from(detail.as_str()));
+                obj.insert(
+                    "detail".to_owned(),
+                    serde_json::Value::from(detail.as_str()),
+                );
             }
             e
         })

@@ -1,0 +1,223 @@
+//! The `gatehouse` binary, run as a user runs it: exit codes, output formats, and clear errors
+//! for inputs that are not policies.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn gatehouse(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn corpus_file(name: &str) -> String {
+    format!(
+        "{}/../../data/aws-managed-policies/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const INVALID: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\n    \"Effect\": \"Allow\",\n    \"Action\": \"s3:List:Bucket\",\n    \"Resource\": \"*\"\n  }\n}\n";
+
+#[test]
+fn valid_policy_exits_zero() {
+    let file = corpus_file("AmazonQFullAccess.json");
+    let o = gatehouse(&["policy", "validate", &file], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("{file}: valid\n"));
+}
+
+#[test]
+fn invalid_policy_prints_location_line_and_caret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "bad.json", INVALID.as_bytes());
+    let o = gatehouse(&["policy", "validate", &file], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "{file}:5:15: MalformedPolicyDocument: Actions/Condition can contain only one colon."
+        )
+    );
+    assert_eq!(lines[1], " 5 |     \"Action\": \"s3:List:Bucket\",");
+    assert_eq!(lines[2], "   |               ^^^^^^^^^^^^^^^^ ");
+}
+
+#[test]
+fn json_format_reports_each_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(&dir, "bad.json", INVALID.as_bytes());
+    let good = corpus_file("AmazonQDeveloperAccess.json");
+    let o = gatehouse(
+        &["policy", "validate", "--format", "json", &good, &bad],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["file"], good.as_str());
+    assert_eq!(v[0]["valid"], true);
+    assert_eq!(v[0]["errors"], serde_json::json!([]));
+    assert_eq!(v[1]["valid"], false);
+    let e = &v[1]["errors"][0];
+    assert_eq!(e["code"], "MalformedPolicyDocument");
+    assert_eq!(
+        e["message"],
+        "Actions/Condition can contain only one colon."
+    );
+    assert_eq!(
+        (e["line"].as_u64(), e["column"].as_u64()),
+        (Some(5), Some(15))
+    );
+}
+
+#[test]
+fn reads_standard_input() {
+    let o = gatehouse(&["policy", "validate", "-"], Some(INVALID.as_bytes()));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("-:5:15: "), "{}", stdout(&o));
+    let good = std::fs::read(corpus_file("AmazonQFullAccess.json")).unwrap();
+    let o = gatehouse(&["policy", "validate", "--provider", "-"], Some(&good));
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn kind_and_provider_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let trust = write(
+        &dir,
+        "trust.json",
+        br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"q.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    );
+    assert_eq!(
+        gatehouse(&["policy", "validate", "--kind", "trust", &trust], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = gatehouse(&["policy", "validate", &trust], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("Policy document should not specify a principal."));
+    // AWSSupportServiceRolePolicy is far beyond the customer quota, fine for the provider.
+    let big = corpus_file("AWSSupportServiceRolePolicy.json");
+    assert_eq!(
+        gatehouse(&["policy", "validate", &big], None).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        gatehouse(&["policy", "validate", "--provider", &big], None)
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn inputs_that_are_not_policies_exit_two_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = write(&dir, "x.bin", &[0x7f, b'E', b'L', b'F', 0, 1, 2, 3]);
+    let latin1 = write(&dir, "latin1.json", b"{\"Id\": \"caf\xe9\"}");
+    let huge = dir.path().join("huge.json");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len(50 * 1024 * 1024).unwrap();
+    let huge = huge.to_string_lossy().into_owned();
+    let missing = dir
+        .path()
+        .join("missing.json")
+        .to_string_lossy()
+        .into_owned();
+    let directory = dir.path().to_string_lossy().into_owned();
+    for (file, expected) in [
+        (&binary, "is a binary file"),
+        (&latin1, "is not UTF-8 text (invalid byte at offset 11)"),
+        (&huge, "is too large to be a policy"),
+        (&missing, "No such file or directory"),
+        (&directory, "is a directory"),
+    ] {
+        let o = gatehouse(&["policy", "validate", file], None);
+        assert_eq!(o.status.code(), Some(2), "{file}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("gatehouse: error: {file}: {expected}")),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // An unreadable file does not stop the others from being checked.
+    let good = corpus_file("AmazonQFullAccess.json");
+    let o = gatehouse(&["policy", "validate", &missing, &good], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains(&format!("{good}: valid")));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(
+        gatehouse(&["policy", "validate", "--kind", "bogus", "x"], None)
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        gatehouse(&["policy", "validate"], None).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        gatehouse(&["policy", "frobnicate"], None).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn fmt_prints_the_canonical_form() {
+    let input = br#"{"Statement":{"Resource":"*","Action":["s3:Get*"],"Effect":"Allow"},"Version":"2012-10-17"}"#;
+    let o = gatehouse(&["policy", "fmt", "-"], Some(input));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": {\n        \"Effect\": \"Allow\",\n        \"Action\": [\n            \"s3:Get*\"\n        ],\n        \"Resource\": \"*\"\n    }\n}\n"
+    );
+    let o = gatehouse(&["policy", "fmt", "--compact", "-"], Some(input));
+    assert_eq!(
+        stdout(&o),
+        "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":[\"s3:Get*\"],\"Resource\":\"*\"}}\n"
+    );
+    let o = gatehouse(&["policy", "fmt", "-"], Some(b"{\"Statement\": [}"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("-:1:16: MalformedPolicyDocument: Syntax errors in policy."),
+        "{}",
+        stderr(&o)
+    );
+}
