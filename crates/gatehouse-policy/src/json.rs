@@ -414,14 +414,14 @@ pub(crate) struct KeySet<'a> {
 
 impl<'a> KeySet<'a> {
     /// Records `key`; false when it was already there.
-    pub(crate) fn insert(&mut self, key: &Cow<'a, str>) -> bool {
+    pub(crate) fn insert(&mut self, key: Cow<'a, str>) -> bool {
         if let Some(set) = &mut self.large {
-            return set.insert(key.clone());
+            return set.insert(key);
         }
-        if self.small.iter().any(|k| k == key) {
+        if self.small.contains(&key) {
             return false;
         }
-        self.small.push(key.clone());
+        self.small.push(key);
         if self.small.len() > 16 {
             self.large = Some(self.small.drain(..).collect());
         }
@@ -506,10 +506,10 @@ mod tests {
         let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
         let mut set = KeySet::default();
         for k in &keys {
-            assert!(set.insert(&Cow::Borrowed(k.as_str())));
+            assert!(set.insert(Cow::Borrowed(k.as_str())));
         }
         for k in &keys {
-            assert!(!set.insert(&Cow::Borrowed(k.as_str())));
+            assert!(!set.insert(Cow::Borrowed(k.as_str())));
         }
     }
 }

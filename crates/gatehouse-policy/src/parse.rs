@@ -177,10 +177,10 @@ impl<'a> Parser<'a> {
     fn duplicate(
         &mut self,
         keys: &mut KeySet<'a>,
-        key: &Cow<'a, str>,
+        key: Cow<'a, str>,
         span: Span,
     ) -> JsonResult<bool> {
-        if keys.insert(key) {
+        if keys.insert(key.clone()) {
             return Ok(false);
         }
         self.error(SyntaxErrorKind::DuplicateKey(key.to_string()), span);
@@ -207,7 +207,7 @@ impl<'a> Parser<'a> {
         let mut keys = KeySet::default();
         let mut this = ObjectCursor::start(self)?;
         while let Some((key, key_span)) = this.next_key(self)? {
-            if self.duplicate(&mut keys, &key, key_span)? {
+            if self.duplicate(&mut keys, key.clone(), key_span)? {
                 continue;
             }
             match key.as_ref() {
@@ -307,7 +307,7 @@ impl<'a> Parser<'a> {
         let mut keys = KeySet::default();
         let mut obj = ObjectCursor::start(self)?;
         while let Some((key, key_span)) = obj.next_key(self)? {
-            if self.duplicate(&mut keys, &key, key_span)? {
+            if self.duplicate(&mut keys, key.clone(), key_span)? {
                 continue;
             }
             match key.as_ref() {
@@ -485,7 +485,7 @@ impl<'a> Parser<'a> {
                 let mut ok = true;
                 let mut obj = ObjectCursor::start(self)?;
                 while let Some((key, key_span)) = obj.next_key(self)? {
-                    if self.duplicate(&mut keys, &key, key_span)? {
+                    if self.duplicate(&mut keys, key.clone(), key_span)? {
                         continue;
                     }
                     let Some(kind) = PrincipalKind::parse(&key) else {
@@ -520,7 +520,7 @@ impl<'a> Parser<'a> {
         let mut keys = KeySet::default();
         let mut obj = ObjectCursor::start(self)?;
         while let Some((name, name_span)) = obj.next_key(self)? {
-            if self.duplicate(&mut keys, &name, name_span)? {
+            if self.duplicate(&mut keys, name.clone(), name_span)? {
                 continue;
             }
             if self.r.peek_kind()? != Kind::Object {
@@ -535,7 +535,7 @@ impl<'a> Parser<'a> {
             let mut entry_keys = KeySet::default();
             let mut block = ObjectCursor::start(self)?;
             while let Some((key, key_span)) = block.next_key(self)? {
-                if self.duplicate(&mut entry_keys, &key, key_span)? {
+                if self.duplicate(&mut entry_keys, key.clone(), key_span)? {
                     continue;
                 }
                 if let Some(values) = self.condition_values()? {

@@ -16,7 +16,8 @@ const SID_MESSAGE: &str = "Statement IDs (SID) must be alpha-numeric. Check that
 
 #[test]
 fn validation_cases_give_aws_messages() {
-    let text = std::fs::read_to_string(crate::data_dir().join("iam-validation-cases.json")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::data_dir().join("iam-validation-cases.json")).unwrap();
     let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     assert_eq!(cases.len(), 132);
     let options = ValidateOptions::new(PolicyKind::Identity, Mode::Customer);
@@ -32,8 +33,15 @@ fn validation_cases_give_aws_messages() {
             None => case["error_message"].as_str().map(str::to_owned),
         };
         if got != expected {
-            mismatches.push(format!("case {i}: expected {expected:?}, got {got:?}\n  {doc}"));
+            mismatches.push(format!(
+                "case {i}: expected {expected:?}, got {got:?}\n  {doc}"
+            ));
         }
     }
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }

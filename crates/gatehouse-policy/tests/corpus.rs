@@ -1,7 +1,9 @@
 //! Every current AWS managed policy parses, validates in provider mode as a managed identity
 //! policy, and round-trips through both printed forms to an equal model.
 
-use gatehouse_policy::{Mode, PolicyKind, ValidateOptions, parse_policy, to_compact, to_pretty, validate};
+use gatehouse_policy::{
+    Mode, PolicyKind, ValidateOptions, parse_policy, to_compact, to_pretty, validate,
+};
 
 fn corpus() -> Vec<(String, String)> {
     let dir = crate::data_dir().join("aws-managed-policies");
@@ -38,13 +40,21 @@ fn every_aws_managed_policy_validates_in_provider_mode_and_round_trips() {
         assert_eq!(policy.statements.len(), n, "{name}");
         for printed in [to_pretty(&policy), to_compact(&policy)] {
             let again = parse_policy(&printed).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-            assert!(again == policy, "{name}: print then parse changed the model");
+            assert!(
+                again == policy,
+                "{name}: print then parse changed the model"
+            );
             // And the printed JSON means the same as the original JSON.
             let w: serde_json::Value = serde_json::from_str(&printed).unwrap();
             assert_eq!(w, v, "{name}: printed JSON differs from the original");
         }
     }
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

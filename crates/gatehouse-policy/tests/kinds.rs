@@ -13,10 +13,15 @@ fn validation_by_kind() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 30, "expected the case files in {}", dir.display());
+    assert!(
+        paths.len() >= 30,
+        "expected the case files in {}",
+        dir.display()
+    );
     let mut failures = Vec::new();
     for path in &paths {
-        let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let kind = PolicyKind::from_name(case["kind"].as_str().unwrap()).unwrap();
         let mode = match case["mode"].as_str().unwrap() {
             "customer" => Mode::Customer,
@@ -48,5 +53,10 @@ fn validation_by_kind() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -23,7 +23,9 @@ fn located<T>(node: T) -> Spanned<T> {
     Spanned::unlocated(node)
 }
 
-fn list_of<T: std::fmt::Debug + Clone>(item: impl Strategy<Value = T> + Clone) -> impl Strategy<Value = ValueList<T>> {
+fn list_of<T: std::fmt::Debug + Clone>(
+    item: impl Strategy<Value = T> + Clone,
+) -> impl Strategy<Value = ValueList<T>> {
     prop_oneof![
         item.clone().prop_map(ValueList::single),
         vec(item, 0..4).prop_map(ValueList::list),
@@ -42,8 +44,16 @@ fn operator() -> impl Strategy<Value = OperatorName> {
             if base == gatehouse_policy::BaseOperator::Null && if_exists {
                 return None;
             }
-            let qualifier = [None, Some(SetQualifier::ForAnyValue), Some(SetQualifier::ForAllValues)][q];
-            Some(OperatorName::Known(ConditionOperator { qualifier, base, if_exists }))
+            let qualifier = [
+                None,
+                Some(SetQualifier::ForAnyValue),
+                Some(SetQualifier::ForAllValues),
+            ][q];
+            Some(OperatorName::Known(ConditionOperator {
+                qualifier,
+                base,
+                if_exists,
+            }))
         },
     );
     prop_oneof![4 => known, 1 => "Unknown[a-z]{1,5}".prop_map(OperatorName::Unknown)]
@@ -53,14 +63,22 @@ fn condition_value() -> BoxedStrategy<Spanned<ConditionValue>> {
     prop_oneof![
         text().prop_map(ConditionValue::String),
         any::<bool>().prop_map(ConditionValue::Bool),
-        "-?(0|[1-9][0-9]{0,5})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?".prop_map(ConditionValue::Number),
+        "-?(0|[1-9][0-9]{0,5})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?"
+            .prop_map(ConditionValue::Number),
     ]
     .prop_map(located)
     .boxed()
 }
 
 fn condition() -> impl Strategy<Value = Condition> {
-    vec((operator(), btree_map(text(), list_of(condition_value()), 0..3)), 0..4).prop_map(|blocks| {
+    vec(
+        (
+            operator(),
+            btree_map(text(), list_of(condition_value()), 0..3),
+        ),
+        0..4,
+    )
+    .prop_map(|blocks| {
         let mut seen = std::collections::HashSet::new();
         let blocks = blocks
             .into_iter()
@@ -71,33 +89,52 @@ fn condition() -> impl Strategy<Value = Condition> {
                     OperatorName::Unknown(_) => Vec::new(),
                     OperatorName::Known(_) => entries
                         .into_iter()
-                        .map(|(key, values)| ConditionEntry { key: located(key), values })
+                        .map(|(key, values)| ConditionEntry {
+                            key: located(key),
+                            values,
+                        })
                         .collect(),
                 };
-                ConditionBlock { operator: located(op), entries }
+                ConditionBlock {
+                    operator: located(op),
+                    entries,
+                }
             })
             .collect();
-        Condition { span: Span::default(), blocks }
+        Condition {
+            span: Span::default(),
+            blocks,
+        }
     })
 }
 
 fn principal() -> impl Strategy<Value = PrincipalClause> {
-    let kinds = [PrincipalKind::Aws, PrincipalKind::Service, PrincipalKind::Federated, PrincipalKind::CanonicalUser];
+    let kinds = [
+        PrincipalKind::Aws,
+        PrincipalKind::Service,
+        PrincipalKind::Federated,
+        PrincipalKind::CanonicalUser,
+    ];
     let map = btree_set(0..4usize, 0..4).prop_flat_map(move |set| {
         let set: Vec<usize> = set.into_iter().collect();
         vec(strings(), set.len()).prop_map(move |values| {
             Principal::Map(
                 set.iter()
                     .zip(values)
-                    .map(|(&k, values)| PrincipalEntry { kind: located(kinds[k]), values })
+                    .map(|(&k, values)| PrincipalEntry {
+                        kind: located(kinds[k]),
+                        values,
+                    })
                     .collect(),
             )
         })
     });
-    (any::<bool>(), prop_oneof![Just(Principal::Wildcard), map]).prop_map(|(negated, value)| PrincipalClause {
-        negated,
-        key_span: Span::default(),
-        value: located(value),
+    (any::<bool>(), prop_oneof![Just(Principal::Wildcard), map]).prop_map(|(negated, value)| {
+        PrincipalClause {
+            negated,
+            key_span: Span::default(),
+            value: located(value),
+        }
     })
 }
 
@@ -110,21 +147,34 @@ fn statement() -> impl Strategy<Value = Statement> {
         proptest::option::of((any::<bool>(), strings())),
         proptest::option::of(condition()),
     )
-        .prop_map(|(sid, allow, principal, action, resource, condition)| Statement {
-            span: Span::default(),
-            sid: sid.map(located),
-            effect: located(if allow { Effect::Allow } else { Effect::Deny }),
-            effect_exact_case: true,
-            principal,
-            action: action.map(|(negated, values)| ActionClause { negated, key_span: Span::default(), values }),
-            resource: resource.map(|(negated, values)| ResourceClause { negated, key_span: Span::default(), values }),
-            condition,
-        })
+        .prop_map(
+            |(sid, allow, principal, action, resource, condition)| Statement {
+                span: Span::default(),
+                sid: sid.map(located),
+                effect: located(if allow { Effect::Allow } else { Effect::Deny }),
+                effect_exact_case: true,
+                principal,
+                action: action.map(|(negated, values)| ActionClause {
+                    negated,
+                    key_span: Span::default(),
+                    values,
+                }),
+                resource: resource.map(|(negated, values)| ResourceClause {
+                    negated,
+                    key_span: Span::default(),
+                    values,
+                }),
+                condition,
+            },
+        )
 }
 
 fn policy() -> impl Strategy<Value = Policy> {
     (
-        proptest::option::of(prop_oneof![Just(Version::V2012_10_17), Just(Version::V2008_10_17)]),
+        proptest::option::of(prop_oneof![
+            Just(Version::V2012_10_17),
+            Just(Version::V2008_10_17)
+        ]),
         proptest::option::of(text()),
         prop_oneof![
             statement().prop_map(ValueList::single),

@@ -1,6 +1,12 @@
 //! Integration tests of the policy language against real data: every AWS managed policy, AWS's
 //! validation messages, per-kind rules, and generated policies for the round trip.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod cases;
 mod corpus;
