@@ -8,6 +8,19 @@
 //!
 //! It is pure: no I/O, no clock, no async. It does not decide Allow or Deny; that is the
 //! evaluation engine's job.
+//!
+//! ```
+//! use gatehouse_policy::{LineIndex, Mode, PolicyKind, ValidateOptions, validate};
+//!
+//! let text = r#"{"Version": "2012-10-17",
+//!   "Statement": {"Effect": "Allow", "Action": "s3:List:Bucket", "Resource": "*"}}"#;
+//! let errors = validate(text, &ValidateOptions::new(PolicyKind::Identity, Mode::Customer))
+//!     .unwrap_err();
+//! assert_eq!(errors[0].code.as_str(), "MalformedPolicyDocument");
+//! assert_eq!(errors[0].message, "Actions/Condition can contain only one colon.");
+//! let at = LineIndex::new(text).locate(errors[0].span.start);
+//! assert_eq!((at.line, at.column), (2, 46));
+//! ```
 
 mod arn;
 mod glob;
