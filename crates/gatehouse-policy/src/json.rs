@@ -106,11 +106,13 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn skip_ws(&mut self) {
-        let start = self.pos;
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
-            self.pos += 1;
-        }
-        self.whitespace += self.pos - start;
+        let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
+        let n = rest
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .unwrap_or(rest.len());
+        self.pos += n;
+        self.whitespace += n;
     }
 
     /// Skips whitespace and tells what kind of value starts here.
@@ -143,18 +145,20 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         let body = self.pos;
         // Fast path: no escapes, so the string borrows from the text.
-        loop {
-            match self.bytes.get(self.pos) {
-                Some(b'"') => {
-                    let s = self.text.get(body..self.pos).unwrap_or("");
-                    self.pos += 1;
-                    return Ok((Cow::Borrowed(s), Span::new(start, self.pos)));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return self.err("control character in string"),
-                Some(_) => self.pos += 1,
-                None => return self.err("unterminated string"),
-            }
+        let rest = self.bytes.get(body..).unwrap_or(&[]);
+        let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+            return self.err("unterminated string");
+        };
+        let head = rest.get(..stop).unwrap_or(&[]);
+        if let Some(i) = head.iter().position(|&b| b < 0x20) {
+            self.pos = body + i;
+            return self.err("control character in string");
+        }
+        self.pos = body + stop;
+        if rest.get(stop) == Some(&b'"') {
+            let s = self.text.get(body..self.pos).unwrap_or("");
+            self.pos += 1;
+            return Ok((Cow::Borrowed(s), Span::new(start, self.pos)));
         }
         let mut out = String::from(self.text.get(body..self.pos).unwrap_or(""));
         loop {

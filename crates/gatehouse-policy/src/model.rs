@@ -1,5 +1,11 @@
 //! The policy model: what an IAM policy document says, with the span of every element and the
 //! shape it was written in (a single value or a list), so the printer can keep it.
+//!
+//! The model borrows its strings from the text it was parsed from (`Cow`: only strings with
+//! JSON escapes are copied), so parsing allocates little; [`Policy::into_owned`] detaches a
+//! model from its text when it must outlive it.
+
+use std::borrow::Cow;
 
 use crate::operator::ConditionOperator;
 use crate::span::{Span, Spanned};
@@ -52,6 +58,14 @@ pub struct ValueList<T> {
 }
 
 impl<T> ValueList<T> {
+    /// Applies `f` to every value, keeping the shape.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> ValueList<U> {
+        ValueList {
+            shape: self.shape,
+            items: self.items.into_iter().map(f).collect(),
+        }
+    }
+
     /// A single value.
     pub fn single(item: T) -> ValueList<T> {
         ValueList {
@@ -98,13 +112,13 @@ impl<'a, T> IntoIterator for &'a ValueList<T> {
 /// facts about the text and are ignored (each `PartialEq` below destructures its type, so a new
 /// field cannot be forgotten).
 #[derive(Clone, Debug)]
-pub struct Policy {
+pub struct Policy<'a> {
     /// `Version`, if present.
     pub version: Option<Spanned<Version>>,
     /// `Id`, if present.
-    pub id: Option<Spanned<String>>,
+    pub id: Option<Spanned<Cow<'a, str>>>,
     /// `Statement`: one object or a list of them.
-    pub statements: ValueList<Statement>,
+    pub statements: ValueList<Statement<'a>>,
     /// The span of the `Statement` value.
     pub statement_span: Span,
     /// The span of the whole document object.
@@ -116,7 +130,7 @@ pub struct Policy {
     pub size: usize,
 }
 
-impl Policy {
+impl Policy<'_> {
     /// The language version in force: `Version` if given, else 2008-10-17 (AWS's rule).
     pub fn effective_version(&self) -> Version {
         self.version
@@ -146,75 +160,75 @@ impl Effect {
 
 /// One statement.
 #[derive(Clone, Debug)]
-pub struct Statement {
+pub struct Statement<'a> {
     /// The span of the statement object.
     pub span: Span,
     /// `Sid`, if present.
-    pub sid: Option<Spanned<String>>,
+    pub sid: Option<Spanned<Cow<'a, str>>>,
     /// `Effect`.
     pub effect: Spanned<Effect>,
     /// False when the effect was written in another case (`"allow"`): AWS accepts that through
     /// its syntax check but then fails the policy in "legacy parsing".
     pub effect_exact_case: bool,
     /// `Principal` or `NotPrincipal`.
-    pub principal: Option<PrincipalClause>,
+    pub principal: Option<PrincipalClause<'a>>,
     /// `Action` or `NotAction`; absent when the statement has neither.
-    pub action: Option<ActionClause>,
+    pub action: Option<ActionClause<'a>>,
     /// `Resource` or `NotResource`; absent when the statement has neither.
-    pub resource: Option<ResourceClause>,
+    pub resource: Option<ResourceClause<'a>>,
     /// `Condition`, if present.
-    pub condition: Option<Condition>,
+    pub condition: Option<Condition<'a>>,
 }
 
 /// `Action` or `NotAction` with its values.
 #[derive(Clone, Debug)]
-pub struct ActionClause {
+pub struct ActionClause<'a> {
     /// True for `NotAction`.
     pub negated: bool,
     /// The span of the key (`"Action"`).
     pub key_span: Span,
     /// The action patterns.
-    pub values: ValueList<Spanned<String>>,
+    pub values: ValueList<Spanned<Cow<'a, str>>>,
 }
 
 /// `Resource` or `NotResource` with its values.
 #[derive(Clone, Debug)]
-pub struct ResourceClause {
+pub struct ResourceClause<'a> {
     /// True for `NotResource`.
     pub negated: bool,
     /// The span of the key (`"Resource"`).
     pub key_span: Span,
     /// The resource patterns.
-    pub values: ValueList<Spanned<String>>,
+    pub values: ValueList<Spanned<Cow<'a, str>>>,
 }
 
 /// `Principal` or `NotPrincipal` with its value.
 #[derive(Clone, Debug)]
-pub struct PrincipalClause {
+pub struct PrincipalClause<'a> {
     /// True for `NotPrincipal`.
     pub negated: bool,
     /// The span of the key (`"Principal"`).
     pub key_span: Span,
     /// The principal value.
-    pub value: Spanned<Principal>,
+    pub value: Spanned<Principal<'a>>,
 }
 
 /// The value of a `Principal` element.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Principal {
+pub enum Principal<'a> {
     /// The bare string `"*"`: everyone, including anonymous callers.
     Wildcard,
     /// A map from principal kind to values, in the order written.
-    Map(Vec<PrincipalEntry>),
+    Map(Vec<PrincipalEntry<'a>>),
 }
 
 /// One `"AWS": ...`, `"Service": ...` entry of a principal map.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrincipalEntry {
+pub struct PrincipalEntry<'a> {
     /// The kind.
     pub kind: Spanned<PrincipalKind>,
     /// Its values.
-    pub values: ValueList<Spanned<String>>,
+    pub values: ValueList<Spanned<Cow<'a, str>>>,
 }
 
 /// The kinds of principal a policy can name.
@@ -255,63 +269,63 @@ impl PrincipalKind {
 
 /// A `Condition` element.
 #[derive(Clone, Debug)]
-pub struct Condition {
+pub struct Condition<'a> {
     /// The span of the condition object.
     pub span: Span,
     /// Operator blocks, in the order written.
-    pub blocks: Vec<ConditionBlock>,
+    pub blocks: Vec<ConditionBlock<'a>>,
 }
 
 /// One operator block: `"StringEquals": { key: values, ... }`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConditionBlock {
+pub struct ConditionBlock<'a> {
     /// The operator.
-    pub operator: Spanned<OperatorName>,
+    pub operator: Spanned<OperatorName<'a>>,
     /// The key tests, in the order written.
-    pub entries: Vec<ConditionEntry>,
+    pub entries: Vec<ConditionEntry<'a>>,
 }
 
 /// An operator name: a known operator, or an unknown name (which AWS accepts only with an empty
 /// block).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OperatorName {
+pub enum OperatorName<'a> {
     /// A known operator.
     Known(ConditionOperator),
     /// An unknown name, kept as written.
-    Unknown(String),
+    Unknown(Cow<'a, str>),
 }
 
-impl OperatorName {
+impl OperatorName<'_> {
     /// The name as it prints.
     pub fn to_name(&self) -> String {
         match self {
             OperatorName::Known(op) => op.to_string(),
-            OperatorName::Unknown(name) => name.clone(),
+            OperatorName::Unknown(name) => name.to_string(),
         }
     }
 }
 
 /// One key test: `"aws:SourceIp": ["10.0.0.0/8"]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConditionEntry {
+pub struct ConditionEntry<'a> {
     /// The condition key as written.
-    pub key: Spanned<String>,
+    pub key: Spanned<Cow<'a, str>>,
     /// The values to compare with.
-    pub values: ValueList<Spanned<ConditionValue>>,
+    pub values: ValueList<Spanned<ConditionValue<'a>>>,
 }
 
 /// A condition value. Numbers keep their text so they print back as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConditionValue {
+pub enum ConditionValue<'a> {
     /// A JSON string.
-    String(String),
+    String(Cow<'a, str>),
     /// A JSON boolean.
     Bool(bool),
     /// A bare JSON number, as written.
-    Number(String),
+    Number(Cow<'a, str>),
 }
 
-impl ConditionValue {
+impl ConditionValue<'_> {
     /// The value as text: strings as they are, booleans and numbers in their JSON form. This is
     /// how AWS compares them.
     pub fn as_text(&self) -> &str {
@@ -323,7 +337,7 @@ impl ConditionValue {
     }
 }
 
-impl PartialEq for Policy {
+impl PartialEq for Policy<'_> {
     fn eq(&self, other: &Self) -> bool {
         let Policy {
             version,
@@ -337,9 +351,9 @@ impl PartialEq for Policy {
         *version == other.version && *id == other.id && *statements == other.statements
     }
 }
-impl Eq for Policy {}
+impl Eq for Policy<'_> {}
 
-impl PartialEq for Statement {
+impl PartialEq for Statement<'_> {
     fn eq(&self, other: &Self) -> bool {
         let Statement {
             span: _,
@@ -360,9 +374,9 @@ impl PartialEq for Statement {
             && *condition == other.condition
     }
 }
-impl Eq for Statement {}
+impl Eq for Statement<'_> {}
 
-impl PartialEq for ActionClause {
+impl PartialEq for ActionClause<'_> {
     fn eq(&self, other: &Self) -> bool {
         let ActionClause {
             negated,
@@ -372,9 +386,9 @@ impl PartialEq for ActionClause {
         *negated == other.negated && *values == other.values
     }
 }
-impl Eq for ActionClause {}
+impl Eq for ActionClause<'_> {}
 
-impl PartialEq for ResourceClause {
+impl PartialEq for ResourceClause<'_> {
     fn eq(&self, other: &Self) -> bool {
         let ResourceClause {
             negated,
@@ -384,9 +398,9 @@ impl PartialEq for ResourceClause {
         *negated == other.negated && *values == other.values
     }
 }
-impl Eq for ResourceClause {}
+impl Eq for ResourceClause<'_> {}
 
-impl PartialEq for PrincipalClause {
+impl PartialEq for PrincipalClause<'_> {
     fn eq(&self, other: &Self) -> bool {
         let PrincipalClause {
             negated,
@@ -396,12 +410,109 @@ impl PartialEq for PrincipalClause {
         *negated == other.negated && *value == other.value
     }
 }
-impl Eq for PrincipalClause {}
+impl Eq for PrincipalClause<'_> {}
 
-impl PartialEq for Condition {
+impl PartialEq for Condition<'_> {
     fn eq(&self, other: &Self) -> bool {
         let Condition { span: _, blocks } = self;
         *blocks == other.blocks
     }
 }
-impl Eq for Condition {}
+impl Eq for Condition<'_> {}
+
+fn own(s: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(s.into_owned())
+}
+
+fn own_spanned(s: Spanned<Cow<'_, str>>) -> Spanned<Cow<'static, str>> {
+    Spanned::new(own(s.node), s.span)
+}
+
+impl Policy<'_> {
+    /// Detaches the model from the text it was parsed from.
+    pub fn into_owned(self) -> Policy<'static> {
+        Policy {
+            version: self.version,
+            id: self.id.map(own_spanned),
+            statements: self.statements.map(Statement::into_owned),
+            statement_span: self.statement_span,
+            span: self.span,
+            size_without_whitespace: self.size_without_whitespace,
+            size: self.size,
+        }
+    }
+}
+
+impl Statement<'_> {
+    /// Detaches the statement from the text it was parsed from.
+    pub fn into_owned(self) -> Statement<'static> {
+        Statement {
+            span: self.span,
+            sid: self.sid.map(own_spanned),
+            effect: self.effect,
+            effect_exact_case: self.effect_exact_case,
+            principal: self.principal.map(|p| PrincipalClause {
+                negated: p.negated,
+                key_span: p.key_span,
+                value: Spanned::new(
+                    match p.value.node {
+                        Principal::Wildcard => Principal::Wildcard,
+                        Principal::Map(entries) => Principal::Map(
+                            entries
+                                .into_iter()
+                                .map(|e| PrincipalEntry {
+                                    kind: e.kind,
+                                    values: e.values.map(own_spanned),
+                                })
+                                .collect(),
+                        ),
+                    },
+                    p.value.span,
+                ),
+            }),
+            action: self.action.map(|a| ActionClause {
+                negated: a.negated,
+                key_span: a.key_span,
+                values: a.values.map(own_spanned),
+            }),
+            resource: self.resource.map(|r| ResourceClause {
+                negated: r.negated,
+                key_span: r.key_span,
+                values: r.values.map(own_spanned),
+            }),
+            condition: self.condition.map(|c| Condition {
+                span: c.span,
+                blocks: c
+                    .blocks
+                    .into_iter()
+                    .map(|b| ConditionBlock {
+                        operator: Spanned::new(
+                            match b.operator.node {
+                                OperatorName::Known(op) => OperatorName::Known(op),
+                                OperatorName::Unknown(name) => OperatorName::Unknown(own(name)),
+                            },
+                            b.operator.span,
+                        ),
+                        entries: b
+                            .entries
+                            .into_iter()
+                            .map(|e| ConditionEntry {
+                                key: own_spanned(e.key),
+                                values: e.values.map(|v| {
+                                    Spanned::new(
+                                        match v.node {
+                                            ConditionValue::String(s) => ConditionValue::String(own(s)),
+                                            ConditionValue::Bool(b) => ConditionValue::Bool(b),
+                                            ConditionValue::Number(n) => ConditionValue::Number(own(n)),
+                                        },
+                                        v.span,
+                                    )
+                                }),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}

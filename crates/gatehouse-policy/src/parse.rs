@@ -107,7 +107,7 @@ impl fmt::Display for SyntaxErrorKind {
 
 /// Parses a policy document. On any grammar problem returns them all (at least one), in text
 /// order; a problem that makes the text unreadable as JSON ends the list.
-pub fn parse_policy(text: &str) -> Result<Policy, Vec<SyntaxError>> {
+pub fn parse_policy(text: &str) -> Result<Policy<'_>, Vec<SyntaxError>> {
     let mut p = Parser {
         r: Reader::new(text),
         errors: Vec::new(),
@@ -188,7 +188,7 @@ impl<'a> Parser<'a> {
         Ok(true)
     }
 
-    fn document(&mut self) -> JsonResult<Option<Policy>> {
+    fn document(&mut self) -> JsonResult<Option<Policy<'a>>> {
         if self.r.peek_kind()? != Kind::Object {
             let span = self.r.skip_value(0)?;
             if !self.r.at_end() {
@@ -227,7 +227,7 @@ impl<'a> Parser<'a> {
                 "Id" => {
                     if self.r.peek_kind()? == Kind::String {
                         let (v, span) = self.r.string()?;
-                        id = Some(Spanned::new(v.into_owned(), span));
+                        id = Some(Spanned::new(v, span));
                     } else {
                         self.wrong_type("Id", "a string")?;
                     }
@@ -296,13 +296,13 @@ impl<'a> Parser<'a> {
         }))
     }
 
-    fn statement(&mut self) -> JsonResult<Statement> {
+    fn statement(&mut self) -> JsonResult<Statement<'a>> {
         let mut sid = None;
         let mut effect: Option<Spanned<Effect>> = None;
         let mut effect_exact_case = true;
-        let mut principal: Option<PrincipalClause> = None;
-        let mut action: Option<ActionClause> = None;
-        let mut resource: Option<ResourceClause> = None;
+        let mut principal: Option<PrincipalClause<'a>> = None;
+        let mut action: Option<ActionClause<'a>> = None;
+        let mut resource: Option<ResourceClause<'a>> = None;
         let mut condition = None;
         let mut keys = KeySet::default();
         let mut obj = ObjectCursor::start(self)?;
@@ -314,7 +314,7 @@ impl<'a> Parser<'a> {
                 "Sid" => {
                     if self.r.peek_kind()? == Kind::String {
                         let (v, span) = self.r.string()?;
-                        sid = Some(Spanned::new(v.into_owned(), span));
+                        sid = Some(Spanned::new(v, span));
                     } else {
                         self.wrong_type("Sid", "a string")?;
                     }
@@ -431,11 +431,11 @@ impl<'a> Parser<'a> {
         &mut self,
         element: &'static str,
         allow_null: bool,
-    ) -> JsonResult<Option<ValueList<Spanned<String>>>> {
+    ) -> JsonResult<Option<ValueList<Spanned<Cow<'a, str>>>>> {
         match self.r.peek_kind()? {
             Kind::String => {
                 let (s, span) = self.r.string()?;
-                Ok(Some(ValueList::single(Spanned::new(s.into_owned(), span))))
+                Ok(Some(ValueList::single(Spanned::new(s, span))))
             }
             Kind::Array => {
                 let mut items = Vec::new();
@@ -445,7 +445,7 @@ impl<'a> Parser<'a> {
                     match self.r.peek_kind()? {
                         Kind::String => {
                             let (s, span) = self.r.string()?;
-                            items.push(Spanned::new(s.into_owned(), span));
+                            items.push(Spanned::new(s, span));
                         }
                         Kind::Null if allow_null => {
                             self.r.null()?;
@@ -465,7 +465,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn principal(&mut self, element: &'static str) -> JsonResult<Option<Spanned<Principal>>> {
+    fn principal(&mut self, element: &'static str) -> JsonResult<Option<Spanned<Principal<'a>>>> {
         match self.r.peek_kind()? {
             Kind::String => {
                 let (s, span) = self.r.string()?;
@@ -515,7 +515,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn condition(&mut self) -> JsonResult<Condition> {
+    fn condition(&mut self) -> JsonResult<Condition<'a>> {
         let mut blocks = Vec::new();
         let mut keys = KeySet::default();
         let mut obj = ObjectCursor::start(self)?;
@@ -529,7 +529,7 @@ impl<'a> Parser<'a> {
             }
             let operator = match ConditionOperator::parse(&name) {
                 Some(op) => OperatorName::Known(op),
-                None => OperatorName::Unknown(name.clone().into_owned()),
+                None => OperatorName::Unknown(name.clone()),
             };
             let mut entries = Vec::new();
             let mut entry_keys = KeySet::default();
@@ -540,7 +540,7 @@ impl<'a> Parser<'a> {
                 }
                 if let Some(values) = self.condition_values()? {
                     entries.push(ConditionEntry {
-                        key: Spanned::new(key.into_owned(), key_span),
+                        key: Spanned::new(key, key_span),
                         values,
                     });
                 }
@@ -562,11 +562,11 @@ impl<'a> Parser<'a> {
         Ok(Condition { span, blocks })
     }
 
-    fn condition_value(&mut self) -> JsonResult<Option<Spanned<ConditionValue>>> {
+    fn condition_value(&mut self) -> JsonResult<Option<Spanned<ConditionValue<'a>>>> {
         Ok(Some(match self.r.peek_kind()? {
             Kind::String => {
                 let (s, span) = self.r.string()?;
-                Spanned::new(ConditionValue::String(s.into_owned()), span)
+                Spanned::new(ConditionValue::String(s), span)
             }
             Kind::Bool => {
                 let (b, span) = self.r.boolean()?;
@@ -574,7 +574,7 @@ impl<'a> Parser<'a> {
             }
             Kind::Number => {
                 let (n, span) = self.r.number()?;
-                Spanned::new(ConditionValue::Number(n.to_owned()), span)
+                Spanned::new(ConditionValue::Number(Cow::Borrowed(n)), span)
             }
             _ => {
                 self.wrong_type(
@@ -586,7 +586,7 @@ impl<'a> Parser<'a> {
         }))
     }
 
-    fn condition_values(&mut self) -> JsonResult<Option<ValueList<Spanned<ConditionValue>>>> {
+    fn condition_values(&mut self) -> JsonResult<Option<ValueList<Spanned<ConditionValue<'a>>>>> {
         if self.r.peek_kind()? != Kind::Array {
             return Ok(self.condition_value()?.map(ValueList::single));
         }

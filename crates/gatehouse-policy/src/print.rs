@@ -2,6 +2,8 @@
 //! elements in AWS's documented order) or a compact one. Shapes are kept: a single value prints
 //! as a single value and a list as a list, so printing never changes what the policy says.
 
+use std::borrow::Cow;
+
 use crate::model::{ConditionValue, Policy, Principal, Statement, ValueList};
 use crate::span::Spanned;
 
@@ -15,19 +17,19 @@ pub enum Layout {
 }
 
 /// Prints `policy` in the canonical pretty form, ending with a newline.
-pub fn to_pretty(policy: &Policy) -> String {
+pub fn to_pretty(policy: &Policy<'_>) -> String {
     let mut s = print(policy, Layout::Pretty);
     s.push('\n');
     s
 }
 
 /// Prints `policy` without whitespace.
-pub fn to_compact(policy: &Policy) -> String {
+pub fn to_compact(policy: &Policy<'_>) -> String {
     print(policy, Layout::Compact)
 }
 
 /// Prints `policy` in `layout`.
-pub fn print(policy: &Policy, layout: Layout) -> String {
+pub fn print(policy: &Policy<'_>, layout: Layout) -> String {
     let mut w = Writer {
         out: String::with_capacity(policy.size.max(64)),
         layout,
@@ -133,7 +135,7 @@ impl Writer {
         self.out.push('"');
     }
 
-    fn strings(&mut self, list: &ValueList<Spanned<String>>) {
+    fn strings(&mut self, list: &ValueList<Spanned<Cow<'_, str>>>) {
         self.list(list, |w, s| w.string(&s.node));
     }
 
@@ -151,7 +153,7 @@ impl Writer {
         }
     }
 
-    fn statement(&mut self, st: &Statement) {
+    fn statement(&mut self, st: &Statement<'_>) {
         self.open('{');
         if let Some(sid) = &st.sid {
             self.key("Sid");

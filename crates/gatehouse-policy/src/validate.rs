@@ -202,7 +202,10 @@ pub const MAX_REQUEST_DOCUMENT_CHARS: usize = 131_072;
 
 /// Parses and validates `text`. Returns the policy when it is valid, else the problems of the
 /// first failing stage (never empty), AWS's own answer first.
-pub fn validate(text: &str, options: &ValidateOptions) -> Result<Policy, Vec<Diagnostic>> {
+pub fn validate<'a>(
+    text: &'a str,
+    options: &ValidateOptions,
+) -> Result<Policy<'a>, Vec<Diagnostic>> {
     let kind = options.kind;
     if options.mode == Mode::Customer {
         request_checks(text, kind)?;
@@ -295,7 +298,7 @@ fn request_checks(text: &str, kind: PolicyKind) -> Result<(), Vec<Diagnostic>> {
 }
 
 /// Runs every stage after parsing on an already-parsed policy.
-pub fn check_policy(policy: &Policy, options: &ValidateOptions) -> Vec<Diagnostic> {
+pub fn check_policy(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagnostic> {
     let kind = options.kind;
     let first = [
         size_stage(policy, options),
@@ -329,7 +332,7 @@ pub fn check_policy(policy: &Policy, options: &ValidateOptions) -> Vec<Diagnosti
     Vec::new()
 }
 
-fn size_stage(policy: &Policy, options: &ValidateOptions) -> Vec<Diagnostic> {
+fn size_stage(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagnostic> {
     if options.mode == Mode::Provider {
         return Vec::new();
     }
@@ -398,7 +401,7 @@ fn size_stage(policy: &Policy, options: &ValidateOptions) -> Vec<Diagnostic> {
     Vec::new()
 }
 
-fn version_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
+fn version_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     let required = matches!(
         kind,
         PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Scp | PolicyKind::Rcp
@@ -426,7 +429,7 @@ fn version_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
 
 const NO_PRINCIPALS: &str = "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in policy has a statement with no principals!";
 
-fn principal_stage(policy: &Policy, kind: PolicyKind, mode: Mode) -> Vec<Diagnostic> {
+fn principal_stage(policy: &Policy<'_>, kind: PolicyKind, mode: Mode) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for st in &policy.statements {
         match kind {
@@ -505,7 +508,7 @@ fn principal_stage(policy: &Policy, kind: PolicyKind, mode: Mode) -> Vec<Diagnos
     out
 }
 
-fn is_everyone(p: &Principal) -> bool {
+fn is_everyone(p: &Principal<'_>) -> bool {
     match p {
         Principal::Wildcard => true,
         Principal::Map(entries) => {
@@ -520,7 +523,7 @@ fn is_everyone(p: &Principal) -> bool {
 
 /// Principal values: a map must name someone, and wildcards stand only alone (AWS forbids
 /// partial wildcards such as `arn:aws:iam::*:role/x`).
-fn principal_values(p: &crate::span::Spanned<Principal>, out: &mut Vec<Diagnostic>) {
+fn principal_values(p: &crate::span::Spanned<Principal<'_>>, out: &mut Vec<Diagnostic>) {
     let Principal::Map(entries) = &p.node else {
         return;
     };
@@ -555,7 +558,7 @@ const LEGACY: &str = "The policy failed legacy parsing";
 /// The "legacy parsing" stage, and the resource-format problems found on the way (reported
 /// later, after the Sid and action-presence stages, as IAM does). Returns (legacy problems,
 /// resource-format problems with AWS's pick first).
-fn legacy_stage(policy: &Policy) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+fn legacy_stage(policy: &Policy<'_>) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     let mut legacy = Vec::new();
     for st in &policy.statements {
         if !st.effect_exact_case {
@@ -590,26 +593,33 @@ fn legacy_stage(policy: &Policy) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         }
     }
     // Resource formats, Resource entries of every statement first, then NotResource. IAM
-    // remembers the last problem it meets, scanning each list in descending order; once a
-    // problem is known it stops legacy-checking resources.
-    let mut aws_pick: Option<Diagnostic> = None;
-    let mut others = Vec::new();
+    // remembers the last problem it meets, scanning each list in descending order (so the
+    // smallest bad entry of the last offending list); once a problem is known it stops
+    // legacy-checking resources.
+    let mut found: Vec<Diagnostic> = Vec::new();
+    let mut pick: Option<usize> = None;
     for negated in [false, true] {
         for st in &policy.statements {
             let Some(clause) = st.resource.as_ref().filter(|c| c.negated == negated) else {
                 continue;
             };
-            let mut entries: Vec<_> = clause.values.iter().collect();
-            entries.sort_by(|a, b| b.node.cmp(&a.node));
-            for r in entries {
+            let mut smallest: Option<(usize, &str)> = None;
+            for r in &clause.values {
                 if let Some(message) = resource_format_problem(&r.node) {
-                    let d = Diagnostic::new(ErrorCode::MalformedPolicyDocument, message, r.span);
-                    if let Some(previous) = aws_pick.replace(d) {
-                        others.push(previous);
+                    found.push(Diagnostic::new(
+                        ErrorCode::MalformedPolicyDocument,
+                        message,
+                        r.span,
+                    ));
+                    if smallest.is_none_or(|(_, v)| r.node.as_ref() < v) {
+                        smallest = Some((found.len() - 1, &r.node));
                     }
                 }
             }
-            if aws_pick.is_none() {
+            if let Some((i, _)) = smallest {
+                pick = Some(i);
+            }
+            if pick.is_none() {
                 for r in &clause.values {
                     if r.node != "*" && !legacy_resource_ok(&r.node) {
                         legacy.push(
@@ -625,10 +635,10 @@ fn legacy_stage(policy: &Policy) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         }
     }
     let mut resource = Vec::new();
-    if let Some(pick) = aws_pick {
-        resource.push(pick);
-        others.sort_by_key(|d| d.span);
-        resource.extend(others);
+    if let Some(i) = pick.filter(|&i| i < found.len()) {
+        resource.push(found.remove(i));
+        found.sort_by_key(|d| d.span);
+        resource.extend(found);
     }
     (legacy, resource)
 }
@@ -636,11 +646,63 @@ fn legacy_stage(policy: &Policy) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
 /// IAM's legacy check on a resource entry: not fewer than five colons when it holds `::`, and a
 /// non-empty service field.
 fn legacy_resource_ok(r: &str) -> bool {
-    let colons = r.bytes().filter(|&b| b == b':').count();
-    if colons < 5 && r.contains("::") {
+    let c = Colons::of(r);
+    if c.total < 5 && c.double {
         return false;
     }
-    r.split(':').nth(2).is_some_and(|s| !s.is_empty())
+    c.field(r, 2).is_some_and(|s| !s.is_empty())
+}
+
+/// Where the colons of an ARN-like string are, found in one pass (resources are checked by
+/// the thousand, so this avoids splitting the same short string again and again).
+struct Colons {
+    /// Offsets of the first five colons; only the first `min(total, 5)` are meaningful.
+    at: [usize; 5],
+    /// How many colons the string has.
+    total: usize,
+    /// Whether two colons stand side by side (`::`).
+    double: bool,
+}
+
+impl Colons {
+    fn of(s: &str) -> Colons {
+        let mut c = Colons {
+            at: [0; 5],
+            total: 0,
+            double: false,
+        };
+        let mut previous = usize::MAX;
+        for (i, &b) in s.as_bytes().iter().enumerate() {
+            if b == b':' {
+                if let Some(slot) = c.at.get_mut(c.total) {
+                    *slot = i;
+                }
+                c.double |= previous.wrapping_add(1) == i;
+                previous = i;
+                c.total += 1;
+            }
+        }
+        c
+    }
+
+    /// Field `n` (0-based) of `s` when split at every colon, if the string has that many fields.
+    /// Only fields 0 to 4 can be asked for; field 5 is the rest (see [`Colons::rest`]).
+    fn field<'s>(&self, s: &'s str, n: usize) -> Option<&'s str> {
+        if n > self.total || n > 4 {
+            return None;
+        }
+        let start = if n == 0 { 0 } else { self.at.get(n - 1)? + 1 };
+        let end = if n < self.total { *self.at.get(n)? } else { s.len() };
+        s.get(start..end)
+    }
+
+    /// Everything after the fifth colon (the resource field of an ARN), or "".
+    fn rest<'s>(&self, s: &'s str) -> &'s str {
+        if self.total < 5 {
+            return "";
+        }
+        self.at.get(4).and_then(|&i| s.get(i + 1..)).unwrap_or("")
+    }
 }
 
 /// The partitions IAM accepts in resource ARNs (iam-spec §2.3).
@@ -693,57 +755,26 @@ fn resource_format_problem(r: &str) -> Option<String> {
     if r == "*" {
         return None;
     }
-    let Some((_, rest)) = r.split_once(':') else {
+    let c = Colons::of(r);
+    if c.total == 0 {
         return Some(format!("Resource {r} must be in ARN format or \"*\"."));
-    };
-    let (partition, after_partition) = match rest.split_once(':') {
-        Some((p, a)) => (p, Some(a)),
-        None => (rest, None),
-    };
-    if partition != "*" && !PARTITIONS.contains(&partition) {
-        // AWS prints the entry as an ARN: missing fields as `*`, present-but-empty as empty.
-        let parts: Vec<&str> = after_partition.map_or_else(Vec::new, |a| a.split(':').collect());
-        let field = |i: usize| parts.get(i).copied().unwrap_or("*");
-        let f1 = match parts.first() {
-            Some(s) if !s.is_empty() || parts.len() > 1 => *s,
-            _ => "*",
-        };
-        let f4 = if parts.len() > 3 {
-            parts.get(3..).map(|p| p.join(":")).unwrap_or_default()
-        } else {
-            "*".to_owned()
-        };
-        return Some(format!(
-            "Partition \"{partition}\" is not valid for resource \"arn:{partition}:{f1}:{}:{}:{f4}\".",
-            field(1),
-            field(2)
-        ));
     }
-    let Some(after_partition) = after_partition else {
-        return Some(
-            "Resource vendor must be fully qualified and cannot contain regexes.".to_owned(),
-        );
-    };
-    let (service, after_service) = after_partition
-        .split_once(':')
-        .unwrap_or((after_partition, ""));
-    let (region, after_region) = after_service.split_once(':').unwrap_or((after_service, ""));
-    let resource = after_region.split_once(':').map_or("", |(_, res)| res);
+    let partition = c.field(r, 1).unwrap_or("");
+    if partition != "*" && !PARTITIONS.contains(&partition) {
+        return Some(partition_problem(r, partition));
+    }
+    if c.total < 2 {
+        return Some("Resource vendor must be fully qualified and cannot contain regexes.".to_owned());
+    }
+    let service = c.field(r, 2).unwrap_or("");
+    let region = c.field(r, 3).unwrap_or("");
+    let resource = c.rest(r);
     match service {
         "iam" => {
             if !region.is_empty() {
-                return Some(format!(
-                    "IAM resource {r} cannot contain region information."
-                ));
+                return Some(format!("IAM resource {r} cannot contain region information."));
             }
-            if after_region.contains(':') && !iam_resource_ok(resource) {
-                return Some(IAM_PATH_MESSAGE.to_owned());
-            }
-            if !after_region.contains(':') && !after_service.contains(':') {
-                // Too few fields to hold a resource at all; legacy parsing decides.
-                return None;
-            }
-            if !after_region.contains(':') {
+            if (c.total >= 5 && !iam_resource_ok(resource)) || c.total == 4 {
                 return Some(IAM_PATH_MESSAGE.to_owned());
             }
         }
@@ -755,6 +786,28 @@ fn resource_format_problem(r: &str) -> Option<String> {
         _ => {}
     }
     None
+}
+
+/// AWS's message for an unknown partition, which prints the entry as an ARN: fields after the
+/// partition that are missing print as `*`, present-but-empty ones print empty.
+fn partition_problem(r: &str, partition: &str) -> String {
+    let after = r.splitn(3, ':').nth(2);
+    let parts: Vec<&str> = after.map_or_else(Vec::new, |a| a.split(':').collect());
+    let field = |i: usize| parts.get(i).copied().unwrap_or("*");
+    let f1 = match parts.first() {
+        Some(s) if !s.is_empty() || parts.len() > 1 => *s,
+        _ => "*",
+    };
+    let f4 = if parts.len() > 3 {
+        parts.get(3..).map(|p| p.join(":")).unwrap_or_default()
+    } else {
+        "*".to_owned()
+    };
+    format!(
+        "Partition \"{partition}\" is not valid for resource \"arn:{partition}:{f1}:{}:{}:{f4}\".",
+        field(1),
+        field(2)
+    )
 }
 
 /// Whether an IAM resource field names an IAM resource type, or is a wildcard that could.
@@ -776,14 +829,14 @@ fn iam_resource_ok(resource: &str) -> bool {
     }
 }
 
-fn sid_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
+fn sid_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for st in &policy.statements {
         if let Some(sid) = &st.sid
             && !sid.node.is_empty()
         {
-            if seen.contains(&sid.node.as_str()) {
+            if seen.contains(&sid.node.as_ref()) {
                 out.push(
                     Diagnostic::new(
                         ErrorCode::MalformedPolicyDocument,
@@ -819,7 +872,7 @@ fn sid_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
     out
 }
 
-fn actions_present_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
+fn actions_present_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for st in &policy.statements {
         if st.action.as_ref().is_none_or(|a| a.values.is_empty()) {
@@ -840,7 +893,7 @@ fn actions_present_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
 
 /// The vendor-prefix rules of actions: every Action entry of every statement, then every
 /// NotAction entry; AWS reports the first problem.
-fn action_format_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
+fn action_format_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for negated in [false, true] {
         for st in &policy.statements {
@@ -862,22 +915,27 @@ fn action_format_stage(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
 }
 
 fn action_format_problem(action: &str) -> Option<String> {
-    let mut parts = action.split(':');
-    let vendor = parts.next().unwrap_or("");
-    match (parts.next(), parts.next()) {
-        (None, _) if action != "*" => Some(
-            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned(),
-        ),
-        (Some(_), Some(_)) => Some("Actions/Condition can contain only one colon.".to_owned()),
-        _ if vendor != "*"
-            && !vendor
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') =>
-        {
-            Some(format!("Vendor {vendor} is not valid"))
+    // One pass: where the first colon is, whether there is a second, and whether the vendor
+    // (the text before the first colon) holds only `[A-Za-z0-9.-]`.
+    let mut first_colon = None;
+    let mut vendor_ok = true;
+    for (i, &b) in action.as_bytes().iter().enumerate() {
+        if b == b':' {
+            if first_colon.is_some() {
+                return Some("Actions/Condition can contain only one colon.".to_owned());
+            }
+            first_colon = Some(i);
+        } else if first_colon.is_none() {
+            vendor_ok &= b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
         }
-        _ => None,
     }
+    let Some(colon) = first_colon else {
+        return (action != "*").then(|| {
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned()
+        });
+    };
+    let vendor = action.get(..colon).unwrap_or("");
+    (!vendor_ok && vendor != "*").then(|| format!("Vendor {vendor} is not valid"))
 }
 
 /// The actions a role trust policy may name (iam-spec §1.12), compared exactly.
@@ -896,7 +954,7 @@ pub const TRUST_POLICY_ACTIONS: &[&str] = &[
     "sts:TagSession",
 ];
 
-fn final_stage(policy: &Policy, kind: PolicyKind, mode: Mode) -> Vec<Diagnostic> {
+fn final_stage(policy: &Policy<'_>, kind: PolicyKind, mode: Mode) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if kind == PolicyKind::Trust {
         for st in &policy.statements {
@@ -907,7 +965,7 @@ fn final_stage(policy: &Policy, kind: PolicyKind, mode: Mode) -> Vec<Diagnostic>
                 clause
                     .values
                     .iter()
-                    .filter(|a| !TRUST_POLICY_ACTIONS.contains(&a.node.as_str()))
+                    .filter(|a| !TRUST_POLICY_ACTIONS.contains(&a.node.as_ref()))
                     .map(|a| a.span)
                     .collect()
             };
@@ -954,7 +1012,7 @@ fn final_stage(policy: &Policy, kind: PolicyKind, mode: Mode) -> Vec<Diagnostic>
 
 /// RCPs deny only (AWS's own `RCPFullAWSAccess` is the one Allow, so provider mode accepts
 /// Allow) and take no NotAction.
-fn rcp_rules(policy: &Policy, mode: Mode) -> Vec<Diagnostic> {
+fn rcp_rules(policy: &Policy<'_>, mode: Mode) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for st in &policy.statements {
         if st.effect.node == Effect::Allow && mode == Mode::Customer {

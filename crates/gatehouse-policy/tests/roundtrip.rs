@@ -7,6 +7,8 @@ use gatehouse_policy::{
     PrincipalKind, ResourceClause, SetQualifier, Shape, Span, Spanned, Statement, ValueList,
     Version, parse_policy, to_compact, to_pretty,
 };
+use std::borrow::Cow;
+
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::prelude::*;
 
@@ -32,11 +34,15 @@ fn list_of<T: std::fmt::Debug + Clone>(
     ]
 }
 
-fn strings() -> impl Strategy<Value = ValueList<Spanned<String>>> {
-    list_of(text().prop_map(located).boxed())
+fn cow() -> BoxedStrategy<Cow<'static, str>> {
+    text().prop_map(Cow::Owned).boxed()
 }
 
-fn operator() -> impl Strategy<Value = OperatorName> {
+fn strings() -> impl Strategy<Value = ValueList<Spanned<Cow<'static, str>>>> {
+    list_of(cow().prop_map(located).boxed())
+}
+
+fn operator() -> impl Strategy<Value = OperatorName<'static>> {
     let known = (0..BASE_OPERATORS.len(), 0..3usize, any::<bool>()).prop_filter_map(
         "Null takes no IfExists",
         |(i, q, if_exists)| {
@@ -56,25 +62,25 @@ fn operator() -> impl Strategy<Value = OperatorName> {
             }))
         },
     );
-    prop_oneof![4 => known, 1 => "Unknown[a-z]{1,5}".prop_map(OperatorName::Unknown)]
+    prop_oneof![4 => known, 1 => "Unknown[a-z]{1,5}".prop_map(|s| OperatorName::Unknown(Cow::Owned(s)))]
 }
 
-fn condition_value() -> BoxedStrategy<Spanned<ConditionValue>> {
+fn condition_value() -> BoxedStrategy<Spanned<ConditionValue<'static>>> {
     prop_oneof![
-        text().prop_map(ConditionValue::String),
+        cow().prop_map(ConditionValue::String),
         any::<bool>().prop_map(ConditionValue::Bool),
         "-?(0|[1-9][0-9]{0,5})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?"
-            .prop_map(ConditionValue::Number),
+            .prop_map(|n| ConditionValue::Number(Cow::Owned(n))),
     ]
     .prop_map(located)
     .boxed()
 }
 
-fn condition() -> impl Strategy<Value = Condition> {
+fn condition() -> impl Strategy<Value = Condition<'static>> {
     vec(
         (
             operator(),
-            btree_map(text(), list_of(condition_value()), 0..3),
+            btree_map(cow(), list_of(condition_value()), 0..3),
         ),
         0..4,
     )
@@ -108,7 +114,7 @@ fn condition() -> impl Strategy<Value = Condition> {
     })
 }
 
-fn principal() -> impl Strategy<Value = PrincipalClause> {
+fn principal() -> impl Strategy<Value = PrincipalClause<'static>> {
     let kinds = [
         PrincipalKind::Aws,
         PrincipalKind::Service,
@@ -138,9 +144,9 @@ fn principal() -> impl Strategy<Value = PrincipalClause> {
     })
 }
 
-fn statement() -> impl Strategy<Value = Statement> {
+fn statement() -> impl Strategy<Value = Statement<'static>> {
     (
-        proptest::option::of(text()),
+        proptest::option::of(cow()),
         any::<bool>(),
         proptest::option::of(principal()),
         proptest::option::of((any::<bool>(), strings())),
@@ -169,13 +175,13 @@ fn statement() -> impl Strategy<Value = Statement> {
         )
 }
 
-fn policy() -> impl Strategy<Value = Policy> {
+fn policy() -> impl Strategy<Value = Policy<'static>> {
     (
         proptest::option::of(prop_oneof![
             Just(Version::V2012_10_17),
             Just(Version::V2008_10_17)
         ]),
-        proptest::option::of(text()),
+        proptest::option::of(cow()),
         prop_oneof![
             statement().prop_map(ValueList::single),
             vec(statement(), 1..4).prop_map(ValueList::list),
