@@ -138,6 +138,21 @@ fn corpus(c: &mut Criterion) {
         });
     });
 
+    let parsed: Vec<_> = texts
+        .iter()
+        .map(|t| gatehouse_policy::parse_policy(t).unwrap())
+        .collect();
+    group.bench_function("gatehouse/validate-only", |b| {
+        b.iter(|| {
+            for policy in &parsed {
+                black_box(gatehouse_policy::check_policy(
+                    black_box(policy),
+                    black_box(&options),
+                ));
+            }
+        });
+    });
+
     group.finish();
 }
 

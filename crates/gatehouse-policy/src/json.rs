@@ -106,13 +106,21 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn skip_ws(&mut self) {
-        let rest = self.bytes.get(self.pos..).unwrap_or(&[]);
-        let n = rest
-            .iter()
-            .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            .unwrap_or(rest.len());
-        self.pos += n;
-        self.whitespace += n;
+        let start = self.pos;
+        // Indentation comes in long runs of spaces: take them eight at a time.
+        loop {
+            if let Some(chunk) = word_at(self.bytes, self.pos) {
+                if chunk == u64::from_le_bytes([b' '; 8]) {
+                    self.pos += 8;
+                    continue;
+                }
+            }
+            match self.bytes.get(self.pos) {
+                Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
+                _ => break,
+            }
+        }
+        self.whitespace += self.pos - start;
     }
 
     /// Skips whitespace and tells what kind of value starts here.
@@ -145,20 +153,19 @@ impl<'a> Reader<'a> {
         self.pos += 1;
         let body = self.pos;
         // Fast path: no escapes, so the string borrows from the text.
-        let rest = self.bytes.get(body..).unwrap_or(&[]);
-        let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+        let Some(stop) = find_string_special(self.bytes, body) else {
+            self.pos = self.bytes.len();
             return self.err("unterminated string");
         };
-        let head = rest.get(..stop).unwrap_or(&[]);
-        if let Some(i) = head.iter().position(|&b| b < 0x20) {
-            self.pos = body + i;
-            return self.err("control character in string");
-        }
-        self.pos = body + stop;
-        if rest.get(stop) == Some(&b'"') {
-            let s = self.text.get(body..self.pos).unwrap_or("");
-            self.pos += 1;
-            return Ok((Cow::Borrowed(s), Span::new(start, self.pos)));
+        self.pos = stop;
+        match self.bytes.get(stop) {
+            Some(b'"') => {
+                let s = self.text.get(body..self.pos).unwrap_or("");
+                self.pos += 1;
+                return Ok((Cow::Borrowed(s), Span::new(start, self.pos)));
+            }
+            Some(b'\\') => {}
+            _ => return self.err("control character in string"),
         }
         let mut out = String::from(self.text.get(body..self.pos).unwrap_or(""));
         loop {
@@ -408,26 +415,109 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Remembers the keys of one object to report duplicates. Objects in policies are small, so a
-/// vector is searched; a large object switches to a hash set so hostile input stays linear.
-#[derive(Default)]
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `at` as a little-endian word, if there are eight.
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// Marks (high bit of the byte) the bytes of `x` equal to `b`. The lowest mark is exact; marks
+/// above a true one may be false, which is all a first-match search needs.
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    let y = x ^ (ONES * u64::from(b));
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
+/// Marks the bytes of `x` below `n` (n <= 128), with the same exactness as [`bytes_equal`].
+fn bytes_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
+}
+
+/// Marks exactly the bytes of `x` equal to `b` (no false marks: the low seven bits are added
+/// without carrying into the next byte).
+fn bytes_exactly_equal(x: u64, b: u8) -> u64 {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let y = x ^ (ONES * u64::from(b));
+    !(((y & LOWS).wrapping_add(LOWS)) | y | LOWS)
+}
+
+/// The offset of the first `b` at or after `from` in `bytes`, eight bytes at a time.
+pub(crate) fn find_byte(bytes: &[u8], from: usize, b: u8) -> Option<usize> {
+    let mut i = from;
+    while let Some(x) = word_at(bytes, i) {
+        let marks = bytes_exactly_equal(x, b);
+        if marks != 0 {
+            return Some(i + (marks.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes.get(i..)?.iter().position(|&c| c == b).map(|p| i + p)
+}
+
+/// The offset of the first byte at or after `from` that ends the plain part of a JSON string: a
+/// quote, a backslash or a control character. Eight bytes at a time (SWAR), since string
+/// scanning is most of the parser's work and short strings gain nothing from `memchr`'s set-up.
+fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(x) = word_at(bytes, i) {
+        let marks = bytes_equal(x, b'"') | bytes_equal(x, b'\\') | bytes_below(x, 0x20);
+        if marks != 0 {
+            return Some(i + (marks.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|p| i + p)
+}
+
+/// Remembers the keys of one object to report duplicates. Objects in policies are small, so
+/// the first keys sit in an inline array (no allocation per object); a large object moves to a
+/// hash set so hostile input stays linear.
 pub(crate) struct KeySet<'a> {
-    small: Vec<Cow<'a, str>>,
+    small: [Cow<'a, str>; KeySet::INLINE],
+    len: usize,
     large: Option<std::collections::HashSet<Cow<'a, str>>>,
 }
 
+impl Default for KeySet<'_> {
+    fn default() -> Self {
+        KeySet {
+            small: Default::default(),
+            len: 0,
+            large: None,
+        }
+    }
+}
+
 impl<'a> KeySet<'a> {
+    const INLINE: usize = 12;
+
     /// Records `key`; false when it was already there.
     pub(crate) fn insert(&mut self, key: Cow<'a, str>) -> bool {
         if let Some(set) = &mut self.large {
             return set.insert(key);
         }
-        if self.small.contains(&key) {
+        let seen = self.small.get(..self.len).unwrap_or(&[]);
+        if seen.contains(&key) {
             return false;
         }
-        self.small.push(key);
-        if self.small.len() > 16 {
-            self.large = Some(self.small.drain(..).collect());
+        match self.small.get_mut(self.len) {
+            Some(slot) => {
+                *slot = key;
+                self.len += 1;
+            }
+            None => {
+                let mut set: std::collections::HashSet<_> =
+                    self.small.iter_mut().map(std::mem::take).collect();
+                set.insert(key);
+                self.large = Some(set);
+            }
         }
         true
     }
@@ -503,6 +593,45 @@ mod tests {
         let mut r = Reader::new("{ \"a b\" :\n [ 1 ] }");
         r.skip_value(0).unwrap();
         assert_eq!(r.whitespace, 7);
+    }
+
+    #[test]
+    fn swar_search_finds_the_first_special_byte() {
+        for (text, want) in [
+            ("abcdefgh\"", Some(8)),
+            ("\"", Some(0)),
+            ("abc\\defghijk\"", Some(3)),
+            ("abcdefghijklmnop\u{1}\"", Some(16)),
+            ("aaaaaaa\u{7f}\u{80}é\"", Some(12)),
+            ("no end here at all", None),
+            ("", None),
+        ] {
+            assert_eq!(find_string_special(text.as_bytes(), 0), want, "{text:?}");
+        }
+        // Every position, against a plain scan.
+        let text = "ab\u{1f}cdefgh\\ijklmnopq\"rs";
+        for from in 0..text.len() {
+            let plain = text.as_bytes()[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map(|p| p + from);
+            assert_eq!(find_string_special(text.as_bytes(), from), plain, "{from}");
+        }
+    }
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_scan() {
+        let text = "a:b::c\u{80}:défghijklmnop:q:r:::::::s";
+        for from in 0..=text.len() {
+            let plain = text
+                .as_bytes()
+                .get(from..)
+                .and_then(|t| t.iter().position(|&b| b == b':'))
+                .map(|p| p + from);
+            assert_eq!(find_byte(text.as_bytes(), from, b':'), plain, "{from}");
+        }
+        // Bytes one above and below the target never count.
+        assert_eq!(find_byte(&[b'9', b';', 0xba, 0x3a], 0, b':'), Some(3));
     }
 
     #[test]

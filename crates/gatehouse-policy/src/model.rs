@@ -167,9 +167,10 @@ pub struct Statement<'a> {
     pub sid: Option<Spanned<Cow<'a, str>>>,
     /// `Effect`.
     pub effect: Spanned<Effect>,
-    /// False when the effect was written in another case (`"allow"`): AWS accepts that through
-    /// its syntax check but then fails the policy in "legacy parsing".
-    pub effect_exact_case: bool,
+    /// The effect as written, when it is not exactly `Allow` or `Deny` but another case of them
+    /// (`"allow"`): AWS accepts that through its syntax check, then fails the policy in "legacy
+    /// parsing". Kept so that printing gives back the same document.
+    pub effect_spelling: Option<Cow<'a, str>>,
     /// `Principal` or `NotPrincipal`.
     pub principal: Option<PrincipalClause<'a>>,
     /// `Action` or `NotAction`; absent when the statement has neither.
@@ -359,7 +360,7 @@ impl PartialEq for Statement<'_> {
             span: _,
             sid,
             effect,
-            effect_exact_case,
+            effect_spelling,
             principal,
             action,
             resource,
@@ -367,7 +368,7 @@ impl PartialEq for Statement<'_> {
         } = self;
         *sid == other.sid
             && *effect == other.effect
-            && *effect_exact_case == other.effect_exact_case
+            && *effect_spelling == other.effect_spelling
             && *principal == other.principal
             && *action == other.action
             && *resource == other.resource
@@ -450,7 +451,7 @@ impl Statement<'_> {
             span: self.span,
             sid: self.sid.map(own_spanned),
             effect: self.effect,
-            effect_exact_case: self.effect_exact_case,
+            effect_spelling: self.effect_spelling.map(own),
             principal: self.principal.map(|p| PrincipalClause {
                 negated: p.negated,
                 key_span: p.key_span,
@@ -501,9 +502,13 @@ impl Statement<'_> {
                                 values: e.values.map(|v| {
                                     Spanned::new(
                                         match v.node {
-                                            ConditionValue::String(s) => ConditionValue::String(own(s)),
+                                            ConditionValue::String(s) => {
+                                                ConditionValue::String(own(s))
+                                            }
                                             ConditionValue::Bool(b) => ConditionValue::Bool(b),
-                                            ConditionValue::Number(n) => ConditionValue::Number(own(n)),
+                                            ConditionValue::Number(n) => {
+                                                ConditionValue::Number(own(n))
+                                            }
                                         },
                                         v.span,
                                     )

@@ -111,6 +111,7 @@ pub fn parse_policy(text: &str) -> Result<Policy<'_>, Vec<SyntaxError>> {
     let mut p = Parser {
         r: Reader::new(text),
         errors: Vec::new(),
+        scratch: Vec::new(),
     };
     let policy = match p.document() {
         Ok(policy) => policy,
@@ -151,6 +152,8 @@ fn json_error(e: JsonError) -> SyntaxError {
 struct Parser<'a> {
     r: Reader<'a>,
     errors: Vec<SyntaxError>,
+    /// Reused storage for string lists (see `string_list`).
+    scratch: Vec<Spanned<Cow<'a, str>>>,
 }
 
 impl<'a> Parser<'a> {
@@ -299,7 +302,7 @@ impl<'a> Parser<'a> {
     fn statement(&mut self) -> JsonResult<Statement<'a>> {
         let mut sid = None;
         let mut effect: Option<Spanned<Effect>> = None;
-        let mut effect_exact_case = true;
+        let mut effect_spelling = None;
         let mut principal: Option<PrincipalClause<'a>> = None;
         let mut action: Option<ActionClause<'a>> = None;
         let mut resource: Option<ResourceClause<'a>> = None;
@@ -331,7 +334,9 @@ impl<'a> Parser<'a> {
                         };
                         match e {
                             Some(e) => {
-                                effect_exact_case = v == e.as_str();
+                                if v != e.as_str() {
+                                    effect_spelling = Some(v);
+                                }
                                 effect = Some(Spanned::new(e, span));
                             }
                             None => {
@@ -417,7 +422,7 @@ impl<'a> Parser<'a> {
             span,
             sid,
             effect,
-            effect_exact_case,
+            effect_spelling,
             principal,
             action,
             resource,
@@ -438,7 +443,10 @@ impl<'a> Parser<'a> {
                 Ok(Some(ValueList::single(Spanned::new(s, span))))
             }
             Kind::Array => {
-                let mut items = Vec::new();
+                // Collect into a scratch vector kept across lists, then copy out once at the
+                // right size: long action lists would otherwise regrow several times.
+                let mut items = std::mem::take(&mut self.scratch);
+                items.clear();
                 let mut ok = true;
                 let mut arr = ArrayCursor::start(self)?;
                 while arr.next(self)? {
@@ -456,7 +464,9 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                Ok(ok.then(|| ValueList::list(items)))
+                let list = ok.then(|| ValueList::list(items.drain(..).collect()));
+                self.scratch = items;
+                Ok(list)
             }
             _ => {
                 self.wrong_type(element, "a string or a list of strings")?;

@@ -160,7 +160,12 @@ impl Writer {
             self.string(&sid.node);
         }
         self.key("Effect");
-        self.string(st.effect.node.as_str());
+        // A wrongly cased effect prints as written, so the document stays what it was.
+        self.string(
+            st.effect_spelling
+                .as_deref()
+                .unwrap_or(st.effect.node.as_str()),
+        );
         if let Some(p) = &st.principal {
             self.key(if p.negated {
                 "NotPrincipal"

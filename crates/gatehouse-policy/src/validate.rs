@@ -561,7 +561,7 @@ const LEGACY: &str = "The policy failed legacy parsing";
 fn legacy_stage(policy: &Policy<'_>) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     let mut legacy = Vec::new();
     for st in &policy.statements {
-        if !st.effect_exact_case {
+        if st.effect_spelling.is_some() {
             legacy.push(
                 Diagnostic::new(ErrorCode::MalformedPolicyDocument, LEGACY, st.effect.span)
                     .with_detail(format!(
@@ -658,29 +658,32 @@ fn legacy_resource_ok(r: &str) -> bool {
 struct Colons {
     /// Offsets of the first five colons; only the first `min(total, 5)` are meaningful.
     at: [usize; 5],
-    /// How many colons the string has.
+    /// How many colons the string has, counting up to five.
     total: usize,
-    /// Whether two colons stand side by side (`::`).
+    /// Whether two of the first five colons stand side by side (`::`).
     double: bool,
 }
 
 impl Colons {
+    /// Finds the first five colons; `total` stops counting at five, which is all the rules ask.
     fn of(s: &str) -> Colons {
+        let bytes = s.as_bytes();
         let mut c = Colons {
             at: [0; 5],
             total: 0,
             double: false,
         };
-        let mut previous = usize::MAX;
-        for (i, &b) in s.as_bytes().iter().enumerate() {
-            if b == b':' {
-                if let Some(slot) = c.at.get_mut(c.total) {
-                    *slot = i;
-                }
-                c.double |= previous.wrapping_add(1) == i;
-                previous = i;
-                c.total += 1;
+        let mut from = 0;
+        while c.total < 5 {
+            let Some(i) = crate::json::find_byte(bytes, from, b':') else {
+                break;
+            };
+            if let Some(slot) = c.at.get_mut(c.total) {
+                *slot = i;
             }
+            c.double |= c.total > 0 && from == i;
+            c.total += 1;
+            from = i + 1;
         }
         c
     }
@@ -692,7 +695,11 @@ impl Colons {
             return None;
         }
         let start = if n == 0 { 0 } else { self.at.get(n - 1)? + 1 };
-        let end = if n < self.total { *self.at.get(n)? } else { s.len() };
+        let end = if n < self.total {
+            *self.at.get(n)?
+        } else {
+            s.len()
+        };
         s.get(start..end)
     }
 
@@ -764,7 +771,9 @@ fn resource_format_problem(r: &str) -> Option<String> {
         return Some(partition_problem(r, partition));
     }
     if c.total < 2 {
-        return Some("Resource vendor must be fully qualified and cannot contain regexes.".to_owned());
+        return Some(
+            "Resource vendor must be fully qualified and cannot contain regexes.".to_owned(),
+        );
     }
     let service = c.field(r, 2).unwrap_or("");
     let region = c.field(r, 3).unwrap_or("");
@@ -772,7 +781,9 @@ fn resource_format_problem(r: &str) -> Option<String> {
     match service {
         "iam" => {
             if !region.is_empty() {
-                return Some(format!("IAM resource {r} cannot contain region information."));
+                return Some(format!(
+                    "IAM resource {r} cannot contain region information."
+                ));
             }
             if (c.total >= 5 && !iam_resource_ok(resource)) || c.total == 4 {
                 return Some(IAM_PATH_MESSAGE.to_owned());
@@ -915,26 +926,19 @@ fn action_format_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic>
 }
 
 fn action_format_problem(action: &str) -> Option<String> {
-    // One pass: where the first colon is, whether there is a second, and whether the vendor
-    // (the text before the first colon) holds only `[A-Za-z0-9.-]`.
-    let mut first_colon = None;
-    let mut vendor_ok = true;
-    for (i, &b) in action.as_bytes().iter().enumerate() {
-        if b == b':' {
-            if first_colon.is_some() {
-                return Some("Actions/Condition can contain only one colon.".to_owned());
-            }
-            first_colon = Some(i);
-        } else if first_colon.is_none() {
-            vendor_ok &= b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
-        }
-    }
-    let Some(colon) = first_colon else {
+    let bytes = action.as_bytes();
+    let Some(colon) = crate::json::find_byte(bytes, 0, b':') else {
         return (action != "*").then(|| {
             "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned()
         });
     };
+    if crate::json::find_byte(bytes, colon + 1, b':').is_some() {
+        return Some("Actions/Condition can contain only one colon.".to_owned());
+    }
     let vendor = action.get(..colon).unwrap_or("");
+    let vendor_ok = vendor
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     (!vendor_ok && vendor != "*").then(|| format!("Vendor {vendor} is not valid"))
 }
 

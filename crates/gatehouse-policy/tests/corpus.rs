@@ -38,7 +38,10 @@ fn every_aws_managed_policy_validates_in_provider_mode_and_round_trips() {
         let v: serde_json::Value = serde_json::from_str(text).unwrap();
         let n = v["Statement"].as_array().map_or(1, Vec::len);
         assert_eq!(policy.statements.len(), n, "{name}");
-        assert!(policy.clone().into_owned() == policy, "{name}: into_owned changed the model");
+        assert!(
+            policy.clone().into_owned() == policy,
+            "{name}: into_owned changed the model"
+        );
         for printed in [to_pretty(&policy), to_compact(&policy)] {
             let again = parse_policy(&printed).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert!(

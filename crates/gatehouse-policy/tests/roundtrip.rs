@@ -147,18 +147,27 @@ fn principal() -> impl Strategy<Value = PrincipalClause<'static>> {
 fn statement() -> impl Strategy<Value = Statement<'static>> {
     (
         proptest::option::of(cow()),
-        any::<bool>(),
+        (
+            any::<bool>(),
+            prop_oneof![4 => Just(None), 1 => Just(Some("aLLow")), 1 => Just(Some("deny"))],
+        ),
         proptest::option::of(principal()),
         proptest::option::of((any::<bool>(), strings())),
         proptest::option::of((any::<bool>(), strings())),
         proptest::option::of(condition()),
     )
         .prop_map(
-            |(sid, allow, principal, action, resource, condition)| Statement {
+            |(sid, (allow, spelling), principal, action, resource, condition)| Statement {
                 span: Span::default(),
                 sid: sid.map(located),
-                effect: located(if allow { Effect::Allow } else { Effect::Deny }),
-                effect_exact_case: true,
+                // A miscased spelling decides the effect, as it does when parsed.
+                effect: located(match spelling {
+                    Some(s) if s.eq_ignore_ascii_case("allow") => Effect::Allow,
+                    Some(_) => Effect::Deny,
+                    None if allow => Effect::Allow,
+                    None => Effect::Deny,
+                }),
+                effect_spelling: spelling.map(Cow::Borrowed),
                 principal,
                 action: action.map(|(negated, values)| ActionClause {
                     negated,

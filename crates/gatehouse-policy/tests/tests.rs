@@ -11,6 +11,8 @@
 mod cases;
 mod corpus;
 mod kinds;
+pub mod oracle;
+mod regressions;
 mod roundtrip;
 
 use std::path::PathBuf;
