@@ -109,11 +109,9 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         // Indentation comes in long runs of spaces: take them eight at a time.
         loop {
-            if let Some(chunk) = word_at(self.bytes, self.pos) {
-                if chunk == u64::from_le_bytes([b' '; 8]) {
-                    self.pos += 8;
-                    continue;
-                }
+            if word_at(self.bytes, self.pos) == Some(u64::from_le_bytes([b' '; 8])) {
+                self.pos += 8;
+                continue;
             }
             match self.bytes.get(self.pos) {
                 Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
@@ -479,20 +477,11 @@ fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
 /// Remembers the keys of one object to report duplicates. Objects in policies are small, so
 /// the first keys sit in an inline array (no allocation per object); a large object moves to a
 /// hash set so hostile input stays linear.
+#[derive(Default)]
 pub(crate) struct KeySet<'a> {
     small: [Cow<'a, str>; KeySet::INLINE],
     len: usize,
     large: Option<std::collections::HashSet<Cow<'a, str>>>,
-}
-
-impl Default for KeySet<'_> {
-    fn default() -> Self {
-        KeySet {
-            small: Default::default(),
-            len: 0,
-            large: None,
-        }
-    }
 }
 
 impl<'a> KeySet<'a> {

@@ -464,7 +464,11 @@ impl<'a> Parser<'a> {
                         }
                     }
                 }
-                let list = ok.then(|| ValueList::list(items.drain(..).collect()));
+                let list = ok.then(|| {
+                    let mut exact = Vec::with_capacity(items.len());
+                    exact.extend(items.drain(..));
+                    ValueList::list(exact)
+                });
                 self.scratch = items;
                 Ok(list)
             }
