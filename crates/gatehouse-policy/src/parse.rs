@@ -466,7 +466,7 @@ impl<'a> Parser<'a> {
                 }
                 let list = ok.then(|| {
                     let mut exact = Vec::with_capacity(items.len());
-                    exact.extend(items.drain(..));
+                    exact.append(&mut items);
                     ValueList::list(exact)
                 });
                 self.scratch = items;
