@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use crate::span::Span;
+use crate::swar::{find_string_special, word_at};
 
 /// How deep a value may nest before the reader gives up (policies need about 6 levels).
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -105,7 +106,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Skips whitespace. Most calls find none, so that check is inlined and the loop is not.
+    #[inline]
     pub(crate) fn skip_ws(&mut self) {
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.skip_ws_run();
+        }
+    }
+
+    #[inline(never)]
+    fn skip_ws_run(&mut self) {
         let start = self.pos;
         // Indentation comes in long runs of spaces: take them eight at a time.
         loop {
@@ -122,6 +132,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips whitespace and tells what kind of value starts here.
+    #[inline]
     pub(crate) fn peek_kind(&mut self) -> JsonResult<Kind> {
         self.skip_ws();
         match self.bytes.get(self.pos) {
@@ -413,67 +424,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The eight bytes at `at` as a little-endian word, if there are eight.
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    let chunk: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
-}
-
-/// Marks (high bit of the byte) the bytes of `x` equal to `b`. The lowest mark is exact; marks
-/// above a true one may be false, which is all a first-match search needs.
-fn bytes_equal(x: u64, b: u8) -> u64 {
-    let y = x ^ (ONES * u64::from(b));
-    y.wrapping_sub(ONES) & !y & HIGHS
-}
-
-/// Marks the bytes of `x` below `n` (n <= 128), with the same exactness as [`bytes_equal`].
-fn bytes_below(x: u64, n: u8) -> u64 {
-    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
-}
-
-/// Marks exactly the bytes of `x` equal to `b` (no false marks: the low seven bits are added
-/// without carrying into the next byte).
-fn bytes_exactly_equal(x: u64, b: u8) -> u64 {
-    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let y = x ^ (ONES * u64::from(b));
-    !(((y & LOWS).wrapping_add(LOWS)) | y | LOWS)
-}
-
-/// The offset of the first `b` at or after `from` in `bytes`, eight bytes at a time.
-pub(crate) fn find_byte(bytes: &[u8], from: usize, b: u8) -> Option<usize> {
-    let mut i = from;
-    while let Some(x) = word_at(bytes, i) {
-        let marks = bytes_exactly_equal(x, b);
-        if marks != 0 {
-            return Some(i + (marks.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes.get(i..)?.iter().position(|&c| c == b).map(|p| i + p)
-}
-
-/// The offset of the first byte at or after `from` that ends the plain part of a JSON string: a
-/// quote, a backslash or a control character. Eight bytes at a time (SWAR), since string
-/// scanning is most of the parser's work and short strings gain nothing from `memchr`'s set-up.
-fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(x) = word_at(bytes, i) {
-        let marks = bytes_equal(x, b'"') | bytes_equal(x, b'\\') | bytes_below(x, 0x20);
-        if marks != 0 {
-            return Some(i + (marks.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes
-        .get(i..)?
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|p| i + p)
-}
-
 /// Remembers the keys of one object to report duplicates. Objects in policies are small, so
 /// the first keys sit in an inline array (no allocation per object); a large object moves to a
 /// hash set so hostile input stays linear.
@@ -582,45 +532,6 @@ mod tests {
         let mut r = Reader::new("{ \"a b\" :\n [ 1 ] }");
         r.skip_value(0).unwrap();
         assert_eq!(r.whitespace, 7);
-    }
-
-    #[test]
-    fn swar_search_finds_the_first_special_byte() {
-        for (text, want) in [
-            ("abcdefgh\"", Some(8)),
-            ("\"", Some(0)),
-            ("abc\\defghijk\"", Some(3)),
-            ("abcdefghijklmnop\u{1}\"", Some(16)),
-            ("aaaaaaa\u{7f}\u{80}é\"", Some(12)),
-            ("no end here at all", None),
-            ("", None),
-        ] {
-            assert_eq!(find_string_special(text.as_bytes(), 0), want, "{text:?}");
-        }
-        // Every position, against a plain scan.
-        let text = "ab\u{1f}cdefgh\\ijklmnopq\"rs";
-        for from in 0..text.len() {
-            let plain = text.as_bytes()[from..]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .map(|p| p + from);
-            assert_eq!(find_string_special(text.as_bytes(), from), plain, "{from}");
-        }
-    }
-
-    #[test]
-    fn find_byte_agrees_with_a_plain_scan() {
-        let text = "a:b::c\u{80}:défghijklmnop:q:r:::::::s";
-        for from in 0..=text.len() {
-            let plain = text
-                .as_bytes()
-                .get(from..)
-                .and_then(|t| t.iter().position(|&b| b == b':'))
-                .map(|p| p + from);
-            assert_eq!(find_byte(text.as_bytes(), from, b':'), plain, "{from}");
-        }
-        // Bytes one above and below the target never count.
-        assert_eq!(find_byte(&[b'9', b';', 0xba, 0x3a], 0, b':'), Some(3));
     }
 
     #[test]

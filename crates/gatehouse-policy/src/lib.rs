@@ -30,6 +30,7 @@ mod operator;
 mod parse;
 mod print;
 mod span;
+mod swar;
 mod validate;
 
 pub use arn::{Arn, ArnError, arn_like};

@@ -111,7 +111,8 @@ pub fn parse_policy(text: &str) -> Result<Policy<'_>, Vec<SyntaxError>> {
     let mut p = Parser {
         r: Reader::new(text),
         errors: Vec::new(),
-        scratch: Vec::new(),
+        // Sized for the long action lists of real policies, so it rarely grows.
+        scratch: Vec::with_capacity(256),
     };
     let policy = match p.document() {
         Ok(policy) => policy,
@@ -244,7 +245,7 @@ impl<'a> Parser<'a> {
                     }
                     Kind::Array => {
                         let start = self.r.pos();
-                        let mut list = Vec::new();
+                        let mut list = Vec::with_capacity(8);
                         let mut arr = ArrayCursor::start(self)?;
                         while arr.next(self)? {
                             if self.r.peek_kind()? == Kind::Object {
@@ -307,14 +308,22 @@ impl<'a> Parser<'a> {
         let mut action: Option<ActionClause<'a>> = None;
         let mut resource: Option<ResourceClause<'a>> = None;
         let mut condition = None;
-        let mut keys = KeySet::default();
+        // The known keys are few, so duplicates are caught with a bit per key.
+        let mut seen = 0u16;
         let mut obj = ObjectCursor::start(self)?;
         while let Some((key, key_span)) = obj.next_key(self)? {
-            if self.duplicate(&mut keys, key.clone(), key_span)? {
-                continue;
+            let field = StatementField::of(&key);
+            if let Some(field) = field {
+                let bit = 1u16 << field as u16;
+                if seen & bit != 0 {
+                    self.error(SyntaxErrorKind::DuplicateKey(key.into_owned()), key_span);
+                    self.r.skip_value(0)?;
+                    continue;
+                }
+                seen |= bit;
             }
-            match key.as_ref() {
-                "Sid" => {
+            match field {
+                Some(StatementField::Sid) => {
                     if self.r.peek_kind()? == Kind::String {
                         let (v, span) = self.r.string()?;
                         sid = Some(Spanned::new(v, span));
@@ -322,7 +331,7 @@ impl<'a> Parser<'a> {
                         self.wrong_type("Sid", "a string")?;
                     }
                 }
-                "Effect" => {
+                Some(StatementField::Effect) => {
                     if self.r.peek_kind()? == Kind::String {
                         let (v, span) = self.r.string()?;
                         let e = if v.eq_ignore_ascii_case("Allow") {
@@ -347,8 +356,8 @@ impl<'a> Parser<'a> {
                         self.wrong_type("Effect", "a string")?;
                     }
                 }
-                "Action" | "NotAction" => {
-                    let negated = key == "NotAction";
+                Some(f @ (StatementField::Action | StatementField::NotAction)) => {
+                    let negated = f == StatementField::NotAction;
                     let name = if negated { "NotAction" } else { "Action" };
                     let values = self.string_list(name, false)?;
                     if action.is_some() {
@@ -361,8 +370,8 @@ impl<'a> Parser<'a> {
                         });
                     }
                 }
-                "Resource" | "NotResource" => {
-                    let negated = key == "NotResource";
+                Some(f @ (StatementField::Resource | StatementField::NotResource)) => {
+                    let negated = f == StatementField::NotResource;
                     let name = if negated { "NotResource" } else { "Resource" };
                     let values = self.string_list(name, true)?;
                     if resource.is_some() {
@@ -378,8 +387,8 @@ impl<'a> Parser<'a> {
                         });
                     }
                 }
-                "Principal" | "NotPrincipal" => {
-                    let negated = key == "NotPrincipal";
+                Some(f @ (StatementField::Principal | StatementField::NotPrincipal)) => {
+                    let negated = f == StatementField::NotPrincipal;
                     let value =
                         self.principal(if negated { "NotPrincipal" } else { "Principal" })?;
                     if principal.is_some() {
@@ -395,14 +404,14 @@ impl<'a> Parser<'a> {
                         });
                     }
                 }
-                "Condition" => {
+                Some(StatementField::Condition) => {
                     if self.r.peek_kind()? == Kind::Object {
                         condition = Some(self.condition()?);
                     } else {
                         self.wrong_type("Condition", "an object")?;
                     }
                 }
-                _ => {
+                None => {
                     self.error(SyntaxErrorKind::UnknownField(key.into_owned()), key_span);
                     self.r.skip_value(0)?;
                 }
@@ -632,6 +641,37 @@ fn keys_had_effect(errors: &[SyntaxError], span: Span) -> bool {
                     }
             )
     })
+}
+
+/// The elements a statement may have; the discriminant is the bit for duplicate detection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StatementField {
+    Sid,
+    Effect,
+    Action,
+    NotAction,
+    Resource,
+    NotResource,
+    Principal,
+    NotPrincipal,
+    Condition,
+}
+
+impl StatementField {
+    fn of(key: &str) -> Option<StatementField> {
+        Some(match key {
+            "Sid" => StatementField::Sid,
+            "Effect" => StatementField::Effect,
+            "Action" => StatementField::Action,
+            "NotAction" => StatementField::NotAction,
+            "Resource" => StatementField::Resource,
+            "NotResource" => StatementField::NotResource,
+            "Principal" => StatementField::Principal,
+            "NotPrincipal" => StatementField::NotPrincipal,
+            "Condition" => StatementField::Condition,
+            _ => return None,
+        })
+    }
 }
 
 /// Walks the members of an object one at a time, so the caller keeps `&mut Parser` between

@@ -667,25 +667,10 @@ struct Colons {
 impl Colons {
     /// Finds the first five colons; `total` stops counting at five, which is all the rules ask.
     fn of(s: &str) -> Colons {
-        let bytes = s.as_bytes();
-        let mut c = Colons {
-            at: [0; 5],
-            total: 0,
-            double: false,
-        };
-        let mut from = 0;
-        while c.total < 5 {
-            let Some(i) = crate::json::find_byte(bytes, from, b':') else {
-                break;
-            };
-            if let Some(slot) = c.at.get_mut(c.total) {
-                *slot = i;
-            }
-            c.double |= c.total > 0 && from == i;
-            c.total += 1;
-            from = i + 1;
-        }
-        c
+        let (at, total) = crate::swar::first_positions::<5>(s.as_bytes(), b':');
+        let found = at.get(..total).unwrap_or(&[]);
+        let double = found.windows(2).any(|w| matches!(w, [a, b] if a + 1 == *b));
+        Colons { at, total, double }
     }
 
     /// Field `n` (0-based) of `s` when split at every colon, if the string has that many fields.
@@ -842,8 +827,18 @@ fn iam_resource_ok(resource: &str) -> bool {
 
 fn sid_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    // Sorting finds whether any Sid repeats in O(n log n) (AWS's own policies have up to 162
+    // statements); only then is the list walked again to report repeats in document order.
+    let mut sids: Vec<&str> = policy
+        .statements
+        .iter()
+        .filter_map(|st| st.sid.as_ref().map(|s| s.node.as_ref()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    sids.sort_unstable();
+    let repeats = sids.windows(2).any(|w| matches!(w, [a, b] if a == b));
     let mut seen: Vec<&str> = Vec::new();
-    for st in &policy.statements {
+    for st in policy.statements.iter().filter(|_| repeats) {
         if let Some(sid) = &st.sid
             && !sid.node.is_empty()
         {
@@ -925,21 +920,39 @@ fn action_format_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic>
     out
 }
 
-fn action_format_problem(action: &str) -> Option<String> {
-    let bytes = action.as_bytes();
-    let Some(colon) = crate::json::find_byte(bytes, 0, b':') else {
-        return (action != "*").then(|| {
-            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned()
-        });
-    };
-    if crate::json::find_byte(bytes, colon + 1, b':').is_some() {
-        return Some("Actions/Condition can contain only one colon.".to_owned());
+/// The bytes a vendor prefix may hold, `[A-Za-z0-9.-]`, as a table (one load per byte).
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time; the index runs over 0..256 of a 256-entry table"
+)]
+const VENDOR_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.';
+        b += 1;
     }
-    let vendor = action.get(..colon).unwrap_or("");
-    let vendor_ok = vendor
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    (!vendor_ok && vendor != "*").then(|| format!("Vendor {vendor} is not valid"))
+    table
+};
+
+fn action_format_problem(action: &str) -> Option<String> {
+    let (colons, n) = crate::swar::first_positions::<2>(action.as_bytes(), b':');
+    match n {
+        0 if action == "*" => None,
+        0 => Some(
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".to_owned(),
+        ),
+        1 => {
+            let vendor = colons.first().and_then(|&c| action.get(..c)).unwrap_or("");
+            let vendor_ok = vendor == "*"
+                || vendor
+                    .bytes()
+                    .all(|b| VENDOR_BYTE.get(usize::from(b)).copied().unwrap_or(false));
+            (!vendor_ok).then(|| format!("Vendor {vendor} is not valid"))
+        }
+        _ => Some("Actions/Condition can contain only one colon.".to_owned()),
+    }
 }
 
 /// The actions a role trust policy may name (iam-spec §1.12), compared exactly.

@@ -1,0 +1,131 @@
+//! Byte searches eight bytes at a time ("SIMD within a register"), in safe Rust: the parser
+//! and the validator scan many short strings, where these beat both a byte loop and `memchr`'s
+//! set-up cost.
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `at` as a little-endian word, if there are eight.
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// Marks (high bit of the byte) the bytes of `x` equal to `b`. The lowest mark is exact; marks
+/// above a true one may be false, which is all a first-match search needs.
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    let y = x ^ (ONES * u64::from(b));
+    y.wrapping_sub(ONES) & !y & HIGHS
+}
+
+/// Marks the bytes of `x` below `n` (n <= 128), with the same exactness as [`bytes_equal`].
+fn bytes_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS
+}
+
+/// Marks exactly the bytes of `x` equal to `b` (no false marks: the low seven bits are added
+/// without carrying into the next byte).
+fn bytes_exactly_equal(x: u64, b: u8) -> u64 {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let y = x ^ (ONES * u64::from(b));
+    !(((y & LOWS).wrapping_add(LOWS)) | y | LOWS)
+}
+
+/// The offset of the first byte at or after `from` that ends the plain part of a JSON string: a
+/// quote, a backslash or a control character. Eight bytes at a time (SWAR), since string
+/// scanning is most of the parser's work and short strings gain nothing from `memchr`'s set-up.
+pub(crate) fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(x) = word_at(bytes, i) {
+        let marks = bytes_equal(x, b'"') | bytes_equal(x, b'\\') | bytes_below(x, 0x20);
+        if marks != 0 {
+            return Some(i + (marks.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|p| i + p)
+}
+
+/// The offsets of the first `N` occurrences of `b` in `bytes`, and how many were found (at
+/// most `N`: the search stops there).
+pub(crate) fn first_positions<const N: usize>(bytes: &[u8], b: u8) -> ([usize; N], usize) {
+    let mut at = [0; N];
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(x) = word_at(bytes, i) {
+        let mut marks = bytes_exactly_equal(x, b);
+        while marks != 0 {
+            let Some(slot) = at.get_mut(n) else {
+                return (at, n);
+            };
+            *slot = i + (marks.trailing_zeros() / 8) as usize;
+            n += 1;
+            marks &= marks - 1;
+        }
+        i += 8;
+    }
+    for (j, &c) in bytes.get(i..).unwrap_or(&[]).iter().enumerate() {
+        if c == b {
+            let Some(slot) = at.get_mut(n) else {
+                return (at, n);
+            };
+            *slot = i + j;
+            n += 1;
+        }
+    }
+    (at, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swar_search_finds_the_first_special_byte() {
+        for (text, want) in [
+            ("abcdefgh\"", Some(8)),
+            ("\"", Some(0)),
+            ("abc\\defghijk\"", Some(3)),
+            ("abcdefghijklmnop\u{1}\"", Some(16)),
+            ("aaaaaaa\u{7f}\u{80}é\"", Some(12)),
+            ("no end here at all", None),
+            ("", None),
+        ] {
+            assert_eq!(find_string_special(text.as_bytes(), 0), want, "{text:?}");
+        }
+        // Every position, against a plain scan.
+        let text = "ab\u{1f}cdefgh\\ijklmnopq\"rs";
+        for from in 0..text.len() {
+            let plain = text.as_bytes()[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .map(|p| p + from);
+            assert_eq!(find_string_special(text.as_bytes(), from), plain, "{from}");
+        }
+    }
+
+    #[test]
+    fn first_positions_agrees_with_a_plain_scan() {
+        let text = "a:b::c\u{80}:défghijklmnop:q:r:::::::s";
+        let plain: Vec<usize> = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b':')
+            .map(|(i, _)| i)
+            .collect();
+        let (at, n) = first_positions::<5>(text.as_bytes(), b':');
+        assert_eq!(n, 5);
+        assert_eq!(&at[..], &plain[..5]);
+        let (at, n) = first_positions::<64>(text.as_bytes(), b':');
+        assert_eq!(&at[..n], &plain[..]);
+        assert_eq!(first_positions::<2>(b"abc", b':').1, 0);
+        assert_eq!(
+            first_positions::<2>(&[b'9', b';', 0xba, 0x3a], b':'),
+            ([3, 0], 1)
+        );
+    }
+}
