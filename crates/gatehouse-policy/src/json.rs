@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 
 use crate::span::Span;
-use crate::swar::{find_string_special, word_at};
+use crate::swar::{
+    bytes_above_exact, bytes_below_exact, bytes_exactly_equal, find_string_special, word_at,
+};
 
 /// How deep a value may nest before the reader gives up (policies need about 6 levels).
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -117,16 +119,23 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn skip_ws_run(&mut self) {
         let start = self.pos;
-        // Indentation comes in long runs of spaces: take them eight at a time.
-        loop {
-            if word_at(self.bytes, self.pos) == Some(u64::from_le_bytes([b' '; 8])) {
-                self.pos += 8;
-                continue;
+        // Eight bytes at a time while the run is made of spaces and line feeds (indentation);
+        // a word holding a tab, a carriage return or another control byte is done byte by byte.
+        while let Some(x) = word_at(self.bytes, self.pos) {
+            let controls = bytes_below_exact(x, 0x20);
+            if controls & !bytes_exactly_equal(x, b'\n') != 0 {
+                break;
             }
-            match self.bytes.get(self.pos) {
-                Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
-                _ => break,
+            let stop = bytes_above_exact(x, 0x20);
+            if stop != 0 {
+                self.pos += (stop.trailing_zeros() / 8) as usize;
+                self.whitespace += self.pos - start;
+                return;
             }
+            self.pos += 8;
+        }
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
         }
         self.whitespace += self.pos - start;
     }

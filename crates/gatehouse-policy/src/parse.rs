@@ -108,7 +108,17 @@ impl fmt::Display for SyntaxErrorKind {
 /// Parses a policy document. On any grammar problem returns them all (at least one), in text
 /// order; a problem that makes the text unreadable as JSON ends the list.
 pub fn parse_policy(text: &str) -> Result<Policy<'_>, Vec<SyntaxError>> {
+    parse_policy_with(text, &mut |_| {})
+}
+
+/// [`parse_policy`], calling `on_statement` with each statement as soon as it is read, while
+/// its text is still in the processor's cache (the validator does its per-string checks there).
+pub(crate) fn parse_policy_with<'a>(
+    text: &'a str,
+    on_statement: &mut dyn FnMut(&Statement<'a>),
+) -> Result<Policy<'a>, Vec<SyntaxError>> {
     let mut p = Parser {
+        on_statement,
         r: Reader::new(text),
         errors: Vec::new(),
         // Sized for the long action lists of real policies, so it rarely grows.
@@ -150,14 +160,15 @@ fn json_error(e: JsonError) -> SyntaxError {
     }
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'h> {
+    on_statement: &'h mut dyn FnMut(&Statement<'a>),
     r: Reader<'a>,
     errors: Vec<SyntaxError>,
     /// Reused storage for string lists (see `string_list`).
     scratch: Vec<Spanned<Cow<'a, str>>>,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn error(&mut self, kind: SyntaxErrorKind, span: Span) {
         self.errors.push(SyntaxError { kind, span });
     }
@@ -427,7 +438,7 @@ impl<'a> Parser<'a> {
                 Spanned::new(Effect::Allow, span)
             }
         };
-        Ok(Statement {
+        let statement = Statement {
             span,
             sid,
             effect,
@@ -436,7 +447,9 @@ impl<'a> Parser<'a> {
             action,
             resource,
             condition,
-        })
+        };
+        (self.on_statement)(&statement);
+        Ok(statement)
     }
 
     /// Reads a string or a list of strings. `allow_null` lets `null` entries through (and drops
@@ -457,20 +470,30 @@ impl<'a> Parser<'a> {
                 let mut items = std::mem::take(&mut self.scratch);
                 items.clear();
                 let mut ok = true;
-                let mut arr = ArrayCursor::start(self)?;
-                while arr.next(self)? {
-                    match self.r.peek_kind()? {
-                        Kind::String => {
+                // The hottest loop of the parser (AWS's policies hold tens of thousands of
+                // actions), so it reads the array directly rather than through ArrayCursor.
+                self.r.expect_byte(b'[', "expected '['")?;
+                self.r.skip_ws();
+                if !self.r.eat_byte(b']') {
+                    loop {
+                        self.r.skip_ws();
+                        if self.r.peek_byte() == Some(b'"') {
                             let (s, span) = self.r.string()?;
                             items.push(Spanned::new(s, span));
-                        }
-                        Kind::Null if allow_null => {
+                        } else if allow_null && self.r.peek_kind()? == Kind::Null {
                             self.r.null()?;
-                        }
-                        _ => {
+                        } else {
                             ok = false;
                             self.wrong_type(element, "a string or a list of strings")?;
                         }
+                        self.r.skip_ws();
+                        if self.r.eat_byte(b',') {
+                            continue;
+                        }
+                        if self.r.eat_byte(b']') {
+                            break;
+                        }
+                        return Err(self.r.error_here("expected ',' or ']' in array"));
                     }
                 }
                 let list = ok.then(|| {
@@ -683,7 +706,7 @@ struct ObjectCursor {
 }
 
 impl ObjectCursor {
-    fn start(p: &mut Parser<'_>) -> JsonResult<ObjectCursor> {
+    fn start(p: &mut Parser<'_, '_>) -> JsonResult<ObjectCursor> {
         p.r.skip_ws();
         let start = p.r.pos();
         p.r.expect_byte(b'{', "expected '{'")?;
@@ -695,7 +718,7 @@ impl ObjectCursor {
     }
 
     /// The next key, with the reader at its value; None after the closing brace.
-    fn next_key<'a>(&mut self, p: &mut Parser<'a>) -> JsonResult<Option<(Cow<'a, str>, Span)>> {
+    fn next_key<'a>(&mut self, p: &mut Parser<'a, '_>) -> JsonResult<Option<(Cow<'a, str>, Span)>> {
         p.r.skip_ws();
         if self.first {
             self.first = false;
@@ -715,12 +738,12 @@ impl ObjectCursor {
         let (key, span) = p.r.string()?;
         p.r.skip_ws();
         p.r.expect_byte(b':', "expected ':' after object key")?;
-        p.r.peek_kind()?;
+        // Every caller reads or skips the value next, which checks that one is there.
         self.count += 1;
         Ok(Some((key, span)))
     }
 
-    fn finish(&self, p: &Parser<'_>) -> Span {
+    fn finish(&self, p: &Parser<'_, '_>) -> Span {
         Span::new(self.start, p.r.pos())
     }
 }
@@ -732,7 +755,7 @@ struct ArrayCursor {
 }
 
 impl ArrayCursor {
-    fn start(p: &mut Parser<'_>) -> JsonResult<ArrayCursor> {
+    fn start(p: &mut Parser<'_, '_>) -> JsonResult<ArrayCursor> {
         p.r.skip_ws();
         p.r.expect_byte(b'[', "expected '['")?;
         Ok(ArrayCursor {
@@ -742,7 +765,7 @@ impl ArrayCursor {
     }
 
     /// Moves to the next element; false after the closing bracket.
-    fn next(&mut self, p: &mut Parser<'_>) -> JsonResult<bool> {
+    fn next(&mut self, p: &mut Parser<'_, '_>) -> JsonResult<bool> {
         p.r.skip_ws();
         if self.first {
             self.first = false;
@@ -755,7 +778,7 @@ impl ArrayCursor {
         } else {
             return Err(p.r.error_here("expected ',' or ']' in array"));
         }
-        p.r.peek_kind()?;
+        // Every caller reads or skips the element next, which checks that one is there.
         self.count += 1;
         Ok(true)
     }

@@ -25,10 +25,23 @@ fn bytes_below(x: u64, n: u8) -> u64 {
 
 /// Marks exactly the bytes of `x` equal to `b` (no false marks: the low seven bits are added
 /// without carrying into the next byte).
-fn bytes_exactly_equal(x: u64, b: u8) -> u64 {
+pub(crate) fn bytes_exactly_equal(x: u64, b: u8) -> u64 {
     const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let y = x ^ (ONES * u64::from(b));
     !(((y & LOWS).wrapping_add(LOWS)) | y | LOWS)
+}
+
+/// Marks exactly the bytes of `x` below `n` (n <= 128).
+pub(crate) fn bytes_below_exact(x: u64, n: u8) -> u64 {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // Adding 128 - n to the low seven bits sets bit 7 exactly for bytes >= n (no carry leaves
+    // the byte); bytes with bit 7 already set are >= 128 >= n.
+    !((x & LOWS).wrapping_add(ONES * u64::from(128 - n)) | x) & HIGHS
+}
+
+/// Marks exactly the bytes of `x` above `n` (n < 128).
+pub(crate) fn bytes_above_exact(x: u64, n: u8) -> u64 {
+    !bytes_below_exact(x, n + 1) & HIGHS
 }
 
 /// The offset of the first byte at or after `from` that ends the plain part of a JSON string: a
@@ -105,6 +118,33 @@ mod tests {
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .map(|p| p + from);
             assert_eq!(find_string_special(text.as_bytes(), from), plain, "{from}");
+        }
+    }
+
+    #[test]
+    fn exact_comparisons_mark_exactly() {
+        for n in [0x20u8, 0x21, 0x7f, 0x01] {
+            for base in 0..=255u8 {
+                let bytes = [
+                    base,
+                    base.wrapping_add(1),
+                    0,
+                    0x20,
+                    0x7f,
+                    0x80,
+                    0xff,
+                    base.wrapping_sub(1),
+                ];
+                let x = u64::from_le_bytes(bytes);
+                let below = bytes_below_exact(x, n);
+                for (i, &b) in bytes.iter().enumerate() {
+                    assert_eq!(below >> (i * 8 + 7) & 1 == 1, b < n, "{b:#x} < {n:#x}");
+                    if n < 0x7f {
+                        let above = bytes_above_exact(x, n);
+                        assert_eq!(above >> (i * 8 + 7) & 1 == 1, b > n, "{b:#x} > {n:#x}");
+                    }
+                }
+            }
         }
     }
 

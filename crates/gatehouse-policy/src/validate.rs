@@ -8,9 +8,10 @@
 
 use std::fmt;
 
+use crate::model::Statement;
 use crate::model::{Effect, OperatorName, Policy, Principal, Version};
 use crate::operator::Family;
-use crate::parse::{SyntaxErrorKind, parse_policy};
+use crate::parse::{SyntaxErrorKind, parse_policy_with};
 use crate::span::Span;
 
 /// The kinds of policy, each validated by its own rules.
@@ -210,7 +211,11 @@ pub fn validate<'a>(
     if options.mode == Mode::Customer {
         request_checks(text, kind)?;
     }
-    let policy = match parse_policy(text) {
+    // The per-string checks run on each statement as the parser finishes it; when every
+    // string passes (almost always), the stages that only look at strings have nothing to say.
+    let mut strings_ok = true;
+    let parsed = parse_policy_with(text, &mut |st| strings_ok &= statement_strings_ok(st));
+    let policy = match parsed {
         Ok(policy) => policy,
         Err(errors) => {
             return Err(errors
@@ -219,7 +224,7 @@ pub fn validate<'a>(
                 .collect());
         }
     };
-    let problems = check_policy(&policy, options);
+    let problems = check_stages(&policy, options, strings_ok);
     if problems.is_empty() {
         Ok(policy)
     } else {
@@ -299,6 +304,41 @@ fn request_checks(text: &str, kind: PolicyKind) -> Result<(), Vec<Diagnostic>> {
 
 /// Runs every stage after parsing on an already-parsed policy.
 pub fn check_policy(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagnostic> {
+    let strings_ok = policy.statements.iter().all(statement_strings_ok);
+    check_stages(policy, options, strings_ok)
+}
+
+/// Whether every string of the statement passes the checks made on strings one at a time: the
+/// effect's spelling, Date values, resource formats and IAM's legacy resource rule, and action
+/// formats. When this holds, the legacy, resource-format and action-format stages find nothing.
+fn statement_strings_ok(st: &Statement<'_>) -> bool {
+    if st.effect_spelling.is_some() {
+        return false;
+    }
+    let dates_ok = st.condition.iter().flat_map(|c| &c.blocks).all(|block| {
+        !matches!(&block.operator.node, OperatorName::Known(op) if op.base.family() == Family::Date)
+            || block
+                .entries
+                .iter()
+                .flat_map(|e| &e.values)
+                .all(|v| legacy_date_ok(v.node.as_text()))
+    });
+    let resources_ok = st.resource.iter().flat_map(|r| &r.values).all(|r| {
+        r.node == "*" || (resource_format_problem(&r.node).is_none() && legacy_resource_ok(&r.node))
+    });
+    let actions_ok = st
+        .action
+        .iter()
+        .flat_map(|a| &a.values)
+        .all(|a| action_format_problem(&a.node).is_none());
+    dates_ok && resources_ok && actions_ok
+}
+
+fn check_stages(
+    policy: &Policy<'_>,
+    options: &ValidateOptions,
+    strings_ok: bool,
+) -> Vec<Diagnostic> {
     let kind = options.kind;
     let first = [
         size_stage(policy, options),
@@ -308,7 +348,11 @@ pub fn check_policy(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagn
     if let Some(problems) = first.into_iter().find(|p| !p.is_empty()) {
         return problems;
     }
-    let (legacy, resource_format) = legacy_stage(policy);
+    let (legacy, resource_format) = if strings_ok {
+        (Vec::new(), Vec::new())
+    } else {
+        legacy_stage(policy)
+    };
     if !legacy.is_empty() {
         return legacy;
     }
@@ -316,7 +360,13 @@ pub fn check_policy(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagn
     let rest: [&dyn Fn() -> Vec<Diagnostic>; 4] = [
         &|| sid_stage(policy, kind),
         &|| actions_present_stage(policy, kind),
-        &|| action_format_stage(policy, kind),
+        &|| {
+            if strings_ok {
+                Vec::new()
+            } else {
+                action_format_stage(policy, kind)
+            }
+        },
         &|| final_stage(policy, kind, options.mode),
     ];
     for (i, stage) in rest.iter().enumerate() {

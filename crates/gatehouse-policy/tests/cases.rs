@@ -2,7 +2,7 @@
 //! mode as a managed identity policy. Where AWS is known to differ from that data set (moto's),
 //! we follow AWS; those cases are listed here and in docs/compatibility.md.
 
-use gatehouse_policy::{Mode, PolicyKind, ValidateOptions, validate};
+use gatehouse_policy::{Mode, PolicyKind, ValidateOptions, check_policy, parse_policy, validate};
 
 /// Cases whose expected answer in the data set is moto's, not AWS's: (index, AWS's message).
 /// Each is explained in docs/compatibility.md.
@@ -32,6 +32,13 @@ fn validation_cases_give_aws_messages() {
             Some((_, aws)) => (!aws.is_empty()).then(|| (*aws).to_owned()),
             None => case["error_message"].as_str().map(str::to_owned),
         };
+        // Checking an already parsed policy gives the same answer as validating the text.
+        if let Ok(policy) = parse_policy(doc) {
+            let again = check_policy(&policy, &options)
+                .first()
+                .map(|d| d.message.clone());
+            assert_eq!(again, got, "case {i}: check_policy and validate disagree");
+        }
         if got != expected {
             mismatches.push(format!(
                 "case {i}: expected {expected:?}, got {got:?}\n  {doc}"
