@@ -48,53 +48,65 @@ pub enum Shape {
     List,
 }
 
-/// One value or a list of values, remembering which was written.
+/// One value or a list of values, remembering which was written. A single value is held
+/// inline: most elements of real policies hold one value, and they cost no allocation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValueList<T> {
-    /// How the values were written.
-    pub shape: Shape,
-    /// The values, in order. `null` entries that AWS tolerates in Resource lists are dropped.
-    pub items: Vec<T>,
+pub enum ValueList<T> {
+    /// A single value (`"Action": "s3:GetObject"`).
+    Single(T),
+    /// A JSON array (`"Action": ["s3:GetObject"]`), possibly of one value or none. `null`
+    /// entries that AWS tolerates in Resource lists are dropped.
+    List(Vec<T>),
 }
 
 impl<T> ValueList<T> {
-    /// Applies `f` to every value, keeping the shape.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> ValueList<U> {
-        ValueList {
-            shape: self.shape,
-            items: self.items.into_iter().map(f).collect(),
-        }
-    }
-
     /// A single value.
     pub fn single(item: T) -> ValueList<T> {
-        ValueList {
-            shape: Shape::Single,
-            items: vec![item],
-        }
+        ValueList::Single(item)
     }
 
     /// A list of values.
     pub fn list(items: Vec<T>) -> ValueList<T> {
-        ValueList {
-            shape: Shape::List,
-            items,
+        ValueList::List(items)
+    }
+
+    /// How the values were written.
+    pub fn shape(&self) -> Shape {
+        match self {
+            ValueList::Single(_) => Shape::Single,
+            ValueList::List(_) => Shape::List,
+        }
+    }
+
+    /// The values, in order.
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            ValueList::Single(item) => std::slice::from_ref(item),
+            ValueList::List(items) => items,
+        }
+    }
+
+    /// Applies `f` to every value, keeping the shape.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> ValueList<U> {
+        match self {
+            ValueList::Single(item) => ValueList::Single(f(item)),
+            ValueList::List(items) => ValueList::List(items.into_iter().map(f).collect()),
         }
     }
 
     /// Iterates over the values.
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
-        self.items.iter()
+        self.as_slice().iter()
     }
 
     /// Whether there are no values (only possible for an empty list).
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// The number of values.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.as_slice().len()
     }
 }
 
@@ -102,7 +114,7 @@ impl<'a, T> IntoIterator for &'a ValueList<T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.items.iter()
+        self.iter()
     }
 }
 

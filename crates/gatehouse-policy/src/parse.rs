@@ -121,8 +121,6 @@ pub(crate) fn parse_policy_with<'a>(
         on_statement,
         r: Reader::new(text),
         errors: Vec::new(),
-        // Sized for the long action lists of real policies, so it rarely grows.
-        scratch: Vec::with_capacity(256),
     };
     let policy = match p.document() {
         Ok(policy) => policy,
@@ -164,8 +162,6 @@ struct Parser<'a, 'h> {
     on_statement: &'h mut dyn FnMut(&Statement<'a>),
     r: Reader<'a>,
     errors: Vec<SyntaxError>,
-    /// Reused storage for string lists (see `string_list`).
-    scratch: Vec<Spanned<Cow<'a, str>>>,
 }
 
 impl<'a> Parser<'a, '_> {
@@ -465,10 +461,8 @@ impl<'a> Parser<'a, '_> {
                 Ok(Some(ValueList::single(Spanned::new(s, span))))
             }
             Kind::Array => {
-                // Collect into a scratch vector kept across lists, then copy out once at the
-                // right size: long action lists would otherwise regrow several times.
-                let mut items = std::mem::take(&mut self.scratch);
-                items.clear();
+                // Most lists are short; starting at eight saves the first regrowths.
+                let mut items = Vec::with_capacity(8);
                 let mut ok = true;
                 // The hottest loop of the parser (AWS's policies hold tens of thousands of
                 // actions), so it reads the array directly rather than through ArrayCursor.
@@ -496,13 +490,7 @@ impl<'a> Parser<'a, '_> {
                         return Err(self.r.error_here("expected ',' or ']' in array"));
                     }
                 }
-                let list = ok.then(|| {
-                    let mut exact = Vec::with_capacity(items.len());
-                    exact.append(&mut items);
-                    ValueList::list(exact)
-                });
-                self.scratch = items;
-                Ok(list)
+                Ok(ok.then(|| ValueList::list(items)))
             }
             _ => {
                 self.wrong_type(element, "a string or a list of strings")?;

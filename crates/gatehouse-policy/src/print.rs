@@ -46,21 +46,7 @@ pub fn print(policy: &Policy<'_>, layout: Layout) -> String {
         w.string(&id.node);
     }
     w.key("Statement");
-    match policy.statements.shape {
-        crate::model::Shape::Single if policy.statements.len() == 1 => {
-            for st in &policy.statements {
-                w.statement(st);
-            }
-        }
-        _ => {
-            w.open('[');
-            for st in &policy.statements {
-                w.item();
-                w.statement(st);
-            }
-            w.close(']');
-        }
-    }
+    w.list(&policy.statements, Writer::statement);
     w.close('}');
     w.out
 }
@@ -140,11 +126,11 @@ impl Writer {
     }
 
     fn list<T>(&mut self, list: &ValueList<T>, mut each: impl FnMut(&mut Self, &T)) {
-        match (list.shape, list.items.as_slice()) {
-            (crate::model::Shape::Single, [one]) => each(self, one),
-            _ => {
+        match list {
+            ValueList::Single(one) => each(self, one),
+            ValueList::List(items) => {
                 self.open('[');
-                for v in &list.items {
+                for v in items {
                     self.item();
                     each(self, v);
                 }

@@ -218,7 +218,7 @@ proptest! {
             prop_assert_eq!(again.unwrap(), p.clone(), "{}", printed);
         }
         // A single statement printed as a list stays a list, and the other way round.
-        if p.statements.shape == Shape::List {
+        if p.statements.shape() == Shape::List {
             prop_assert!(to_compact(&p).contains("\"Statement\":["));
         }
     }
