@@ -63,6 +63,24 @@ pub(crate) fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// Whether `bytes` holds `b` (for short slices, where `memchr`'s set-up dominates).
+#[expect(
+    clippy::manual_contains,
+    reason = "the tail is under eight bytes; `contains` would call memchr for it"
+)]
+pub(crate) fn contains_byte(bytes: &[u8], b: u8) -> bool {
+    let mut i = 0;
+    while let Some(x) = word_at(bytes, i) {
+        if bytes_exactly_equal(x, b) != 0 {
+            return true;
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)
+        .is_some_and(|tail| tail.iter().any(|&c| c == b))
+}
+
 /// The offsets of the first `N` occurrences of `b` in `bytes`, and how many were found (at
 /// most `N`: the search stops there).
 pub(crate) fn first_positions<const N: usize>(bytes: &[u8], b: u8) -> ([usize; N], usize) {
@@ -146,6 +164,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn contains_byte_agrees_with_contains() {
+        let text = "abcdefghijklmnopqrstuvwxyz:0123456789";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let slice = &text.as_bytes()[start..end];
+                assert_eq!(
+                    contains_byte(slice, b':'),
+                    slice.contains(&b':'),
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert!(!contains_byte(
+            &[b'9', b';', 0xba, 0x3b, 0, 0, 0, 0, 0x3b],
+            b':'
+        ));
     }
 
     #[test]

@@ -324,13 +324,17 @@ fn statement_strings_ok(st: &Statement<'_>) -> bool {
                 .all(|v| legacy_date_ok(v.node.as_text()))
     });
     let resources_ok = st.resource.iter().flat_map(|r| &r.values).all(|r| {
-        r.node == "*" || (resource_format_problem(&r.node).is_none() && legacy_resource_ok(&r.node))
+        r.node == "*" || {
+            let c = Colons::of(&r.node);
+            resource_format_problem_with(&r.node, &c).is_none()
+                && legacy_resource_ok_with(&r.node, &c)
+        }
     });
     let actions_ok = st
         .action
         .iter()
         .flat_map(|a| &a.values)
-        .all(|a| action_format_problem(&a.node).is_none());
+        .all(|a| action_format_ok(&a.node));
     dates_ok && resources_ok && actions_ok
 }
 
@@ -696,7 +700,10 @@ fn legacy_stage(policy: &Policy<'_>) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
 /// IAM's legacy check on a resource entry: not fewer than five colons when it holds `::`, and a
 /// non-empty service field.
 fn legacy_resource_ok(r: &str) -> bool {
-    let c = Colons::of(r);
+    legacy_resource_ok_with(r, &Colons::of(r))
+}
+
+fn legacy_resource_ok_with(r: &str, c: &Colons) -> bool {
     if c.total < 5 && c.double {
         return false;
     }
@@ -797,7 +804,10 @@ fn resource_format_problem(r: &str) -> Option<String> {
     if r == "*" {
         return None;
     }
-    let c = Colons::of(r);
+    resource_format_problem_with(r, &Colons::of(r))
+}
+
+fn resource_format_problem_with(r: &str, c: &Colons) -> Option<String> {
     if c.total == 0 {
         return Some(format!("Resource {r} must be in ARN format or \"*\"."));
     }
@@ -985,6 +995,20 @@ const VENDOR_BYTE: [bool; 256] = {
     }
     table
 };
+
+/// Whether `action` has no format problem: the common shape `vendor:Name` is recognised in
+/// one pass, anything else asks [`action_format_problem`].
+fn action_format_ok(action: &str) -> bool {
+    let bytes = action.as_bytes();
+    let vendor_len = bytes
+        .iter()
+        .position(|&b| !VENDOR_BYTE.get(usize::from(b)).copied().unwrap_or(false))
+        .unwrap_or(bytes.len());
+    match bytes.get(vendor_len..) {
+        Some([b':', name @ ..]) if vendor_len > 0 => !crate::swar::contains_byte(name, b':'),
+        _ => action_format_problem(action).is_none(),
+    }
+}
 
 fn action_format_problem(action: &str) -> Option<String> {
     let (colons, n) = crate::swar::first_positions::<2>(action.as_bytes(), b':');
@@ -1223,6 +1247,13 @@ mod tests {
             "2020-01-01T24:00",
         ] {
             assert!(!legacy_date_ok(bad), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_action_check_agrees_with_the_full_one(a in "[a-zA-Z0-9.*: _-]{0,24}") {
+            proptest::prop_assert_eq!(action_format_ok(&a), action_format_problem(&a).is_none(), "{:?}", a);
         }
     }
 
