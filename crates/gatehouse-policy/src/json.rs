@@ -162,7 +162,9 @@ impl<'a> Reader<'a> {
         self.pos >= self.bytes.len()
     }
 
-    /// Reads a string at the current position (after `peek_kind` said `String`).
+    /// Reads a string at the current position (after `peek_kind` said `String`). The common
+    /// case, a string without escapes, is small enough to inline; the rest is out of line.
+    #[inline]
     pub(crate) fn string(&mut self) -> JsonResult<(Cow<'a, str>, Span)> {
         let start = self.pos;
         if self.bytes.get(self.pos) != Some(&b'"') {
@@ -180,11 +182,18 @@ impl<'a> Reader<'a> {
             Some(b'"') => {
                 let s = self.text.get(body..self.pos).unwrap_or("");
                 self.pos += 1;
-                return Ok((Cow::Borrowed(s), Span::new(start, self.pos)));
+                Ok((Cow::Borrowed(s), Span::new(start, self.pos)))
             }
-            Some(b'\\') => {}
-            _ => return self.err("control character in string"),
+            Some(b'\\') => self.escaped_string(start, body),
+            _ => self.err("control character in string"),
         }
+    }
+
+    /// The rest of a string that holds escapes, from its first backslash: decoded into an
+    /// owned string.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, body: usize) -> JsonResult<(Cow<'a, str>, Span)> {
         let mut out = String::from(self.text.get(body..self.pos).unwrap_or(""));
         loop {
             match self.bytes.get(self.pos) {
