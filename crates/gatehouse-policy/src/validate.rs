@@ -886,16 +886,30 @@ fn iam_resource_ok(resource: &str) -> bool {
 
 fn sid_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    // Sorting finds whether any Sid repeats in O(n log n) (AWS's own policies have up to 162
-    // statements); only then is the list walked again to report repeats in document order.
-    let mut sids: Vec<&str> = policy
-        .statements
-        .iter()
-        .filter_map(|st| st.sid.as_ref().map(|s| s.node.as_ref()))
-        .filter(|s| !s.is_empty())
-        .collect();
-    sids.sort_unstable();
-    let repeats = sids.windows(2).any(|w| matches!(w, [a, b] if a == b));
+    // Whether any Sid repeats: pairwise for the usual handful of statements, by sorting for
+    // more (AWS's own policies have up to 162); only then is the list walked again to report
+    // the repeats in document order.
+    let statements = policy.statements.as_slice();
+    let repeats = if statements.len() <= 16 {
+        statements.iter().enumerate().any(|(i, a)| {
+            a.sid.as_ref().is_some_and(|a| {
+                !a.node.is_empty()
+                    && statements
+                        .get(i + 1..)
+                        .unwrap_or(&[])
+                        .iter()
+                        .any(|b| b.sid.as_ref().is_some_and(|b| b.node == a.node))
+            })
+        })
+    } else {
+        let mut sids: Vec<&str> = statements
+            .iter()
+            .filter_map(|st| st.sid.as_ref().map(|s| s.node.as_ref()))
+            .filter(|s| !s.is_empty())
+            .collect();
+        sids.sort_unstable();
+        sids.windows(2).any(|w| matches!(w, [a, b] if a == b))
+    };
     let mut seen: Vec<&str> = Vec::new();
     for st in policy.statements.iter().filter(|_| repeats) {
         if let Some(sid) = &st.sid
