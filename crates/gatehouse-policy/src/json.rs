@@ -119,6 +119,11 @@ impl<'a> Reader<'a> {
     #[inline(never)]
     fn skip_ws_run(&mut self) {
         let start = self.pos;
+        if let Some(end) = crate::swar::skip_indentation(self.bytes, self.pos) {
+            self.pos = end;
+            self.whitespace += end - start;
+            return;
+        }
         // Eight bytes at a time while the run is made of spaces and line feeds (indentation);
         // a word holding a tab, a carriage return or another control byte is done byte by byte.
         while let Some(x) = word_at(self.bytes, self.pos) {

@@ -1,6 +1,15 @@
-//! Byte searches eight bytes at a time ("SIMD within a register"), in safe Rust: the parser
-//! and the validator scan many short strings, where these beat both a byte loop and `memchr`'s
-//! set-up cost.
+//! Byte searches for the parser and the validator, in safe Rust: sixteen bytes at a time with
+//! the `wide` crate's portable SIMD vectors where the text is long enough, eight at a time in a
+//! `u64` ("SIMD within a register") near the end, then byte by byte. The scanned strings are
+//! short, where these beat both a byte loop and `memchr`'s set-up cost.
+
+use wide::u8x16;
+
+/// The sixteen bytes at `at` as a vector, if there are sixteen.
+fn block_at(bytes: &[u8], at: usize) -> Option<u8x16> {
+    let chunk: [u8; 16] = bytes.get(at..at + 16)?.try_into().ok()?;
+    Some(u8x16::new(chunk))
+}
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -31,6 +40,24 @@ pub(crate) fn bytes_exactly_equal(x: u64, b: u8) -> u64 {
     !(((y & LOWS).wrapping_add(LOWS)) | y | LOWS)
 }
 
+/// The offset of the first byte at or after `from` that is not JSON whitespace, when the
+/// whitespace there is made of spaces and line feeds (indentation); None when a tab, a carriage
+/// return or a control byte comes first, for the caller to handle byte by byte.
+pub(crate) fn skip_indentation(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(v) = block_at(bytes, i) {
+        let spaces = v.simd_eq(u8x16::splat(b' ')) | v.simd_eq(u8x16::splat(b'\n'));
+        let other = !spaces.to_bitmask() & 0xffff;
+        if other != 0 {
+            let k = other.trailing_zeros() as usize;
+            // Stop on a token (above 0x20); anything else is the caller's business.
+            return (bytes.get(i + k).is_some_and(|&b| b > 0x20)).then_some(i + k);
+        }
+        i += 16;
+    }
+    None
+}
+
 /// Marks exactly the bytes of `x` below `n` (n <= 128).
 pub(crate) fn bytes_below_exact(x: u64, n: u8) -> u64 {
     const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
@@ -49,6 +76,16 @@ pub(crate) fn bytes_above_exact(x: u64, n: u8) -> u64 {
 /// scanning is most of the parser's work and short strings gain nothing from `memchr`'s set-up.
 pub(crate) fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
+    while let Some(v) = block_at(bytes, i) {
+        let marks = v.simd_eq(u8x16::splat(b'"'))
+            | v.simd_eq(u8x16::splat(b'\\'))
+            | v.simd_lt(u8x16::splat(0x20));
+        let mask = marks.to_bitmask();
+        if mask != 0 {
+            return Some(i + mask.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
     while let Some(x) = word_at(bytes, i) {
         let marks = bytes_equal(x, b'"') | bytes_equal(x, b'\\') | bytes_below(x, 0x20);
         if marks != 0 {

@@ -324,7 +324,10 @@ fn statement_strings_ok(st: &Statement<'_>) -> bool {
                 .all(|v| legacy_date_ok(v.node.as_text()))
     });
     // Plain slices rather than `flat_map` chains: this runs on every string of every policy.
-    let resources = st.resource.as_ref().map_or(&[][..], |r| r.values.as_slice());
+    let resources = st
+        .resource
+        .as_ref()
+        .map_or(&[][..], |r| r.values.as_slice());
     let resources_ok = resources.iter().all(|r| {
         r.node == "*" || {
             let c = Colons::of(&r.node);
