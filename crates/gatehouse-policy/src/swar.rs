@@ -58,6 +58,28 @@ pub(crate) fn skip_indentation(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// For a string of at least sixteen bytes: the length of its leading run of vendor bytes
+/// (`[A-Za-z0-9.-]`) when that run ends within the first sixteen bytes, and whether a colon
+/// stands right after it with no other colon in the whole string. None when the string is
+/// shorter than sixteen bytes or the run is longer (the caller then checks byte by byte).
+pub(crate) fn vendor_colon_name(bytes: &[u8]) -> Option<(usize, bool)> {
+    let v = block_at(bytes, 0)?;
+    let digit = (v - u8x16::splat(b'0')).simd_lt(u8x16::splat(10));
+    let letter = ((v | u8x16::splat(0x20)) - u8x16::splat(b'a')).simd_lt(u8x16::splat(26));
+    let vendor = digit | letter | v.simd_eq(u8x16::splat(b'-')) | v.simd_eq(u8x16::splat(b'.'));
+    let others = !vendor.to_bitmask() & 0xffff;
+    if others == 0 {
+        return None;
+    }
+    let k = others.trailing_zeros() as usize;
+    let colons = v.simd_eq(u8x16::splat(b':')).to_bitmask();
+    let colon_after_vendor = colons & (1 << k) != 0;
+    // No colon after that one: none left in this block, none in the rest.
+    let later = colons & !((2u32 << k) - 1);
+    let rest = bytes.get(16..).unwrap_or(&[]);
+    Some((k, colon_after_vendor && later == 0 && !contains_byte(rest, b':')))
+}
+
 /// Marks exactly the bytes of `x` below `n` (n <= 128).
 pub(crate) fn bytes_below_exact(x: u64, n: u8) -> u64 {
     const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;

@@ -1016,6 +1016,12 @@ const VENDOR_BYTE: [bool; 256] = {
 /// one pass, anything else asks [`action_format_problem`].
 fn action_format_ok(action: &str) -> bool {
     let bytes = action.as_bytes();
+    if let Some((vendor_len, single_colon)) = crate::swar::vendor_colon_name(bytes)
+        && vendor_len > 0
+        && single_colon
+    {
+        return true;
+    }
     let vendor_len = bytes
         .iter()
         .position(|&b| !VENDOR_BYTE.get(usize::from(b)).copied().unwrap_or(false))
@@ -1268,7 +1274,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn fast_action_check_agrees_with_the_full_one(a in "[a-zA-Z0-9.*: _-]{0,24}") {
+        fn fast_action_check_agrees_with_the_full_one(a in "[a-zA-Z0-9.*: _é-]{0,40}") {
             proptest::prop_assert_eq!(action_format_ok(&a), action_format_problem(&a).is_none(), "{:?}", a);
         }
     }
