@@ -458,7 +458,7 @@ pub(crate) struct KeySet<'a> {
 }
 
 impl<'a> KeySet<'a> {
-    const INLINE: usize = 12;
+    const INLINE: usize = 4;
 
     /// Records `key`; false when it was already there.
     pub(crate) fn insert(&mut self, key: Cow<'a, str>) -> bool {

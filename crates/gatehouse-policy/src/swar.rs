@@ -146,6 +146,18 @@ pub(crate) fn first_positions<const N: usize>(bytes: &[u8], b: u8) -> ([usize; N
     let mut at = [0; N];
     let mut n = 0;
     let mut i = 0;
+    while let Some(v) = block_at(bytes, i) {
+        let mut marks = v.simd_eq(u8x16::splat(b)).to_bitmask();
+        while marks != 0 {
+            let Some(slot) = at.get_mut(n) else {
+                return (at, n);
+            };
+            *slot = i + marks.trailing_zeros() as usize;
+            n += 1;
+            marks &= marks - 1;
+        }
+        i += 16;
+    }
     while let Some(x) = word_at(bytes, i) {
         let mut marks = bytes_exactly_equal(x, b);
         while marks != 0 {

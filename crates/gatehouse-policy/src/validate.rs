@@ -1016,7 +1016,17 @@ const VENDOR_BYTE: [bool; 256] = {
 /// one pass, anything else asks [`action_format_problem`].
 fn action_format_ok(action: &str) -> bool {
     let bytes = action.as_bytes();
-    if let Some((vendor_len, single_colon)) = crate::swar::vendor_colon_name(bytes)
+    // Short actions are padded to sixteen bytes with a quote, which is neither a vendor byte
+    // nor a colon, so the same vector check applies.
+    let mut padded = [b'"'; 16];
+    let block = match padded.get_mut(..bytes.len()) {
+        Some(head) => {
+            head.copy_from_slice(bytes);
+            &padded[..]
+        }
+        None => bytes,
+    };
+    if let Some((vendor_len, single_colon)) = crate::swar::vendor_colon_name(block)
         && vendor_len > 0
         && single_colon
     {
