@@ -462,7 +462,7 @@ impl<'a> Parser<'a, '_> {
             }
             Kind::Array => {
                 // Most lists are short; starting at eight saves the first regrowths.
-                let mut items = Vec::with_capacity(8);
+                let mut items = Vec::with_capacity(16);
                 let mut ok = true;
                 // The hottest loop of the parser (AWS's policies hold tens of thousands of
                 // actions), so it reads the array directly rather than through ArrayCursor.
