@@ -77,7 +77,10 @@ pub(crate) fn vendor_colon_name(bytes: &[u8]) -> Option<(usize, bool)> {
     // No colon after that one: none left in this block, none in the rest.
     let later = colons & !((2u32 << k) - 1);
     let rest = bytes.get(16..).unwrap_or(&[]);
-    Some((k, colon_after_vendor && later == 0 && !contains_byte(rest, b':')))
+    Some((
+        k,
+        colon_after_vendor && later == 0 && !contains_byte(rest, b':'),
+    ))
 }
 
 /// Marks exactly the bytes of `x` below `n` (n <= 128).
