@@ -73,14 +73,10 @@ pub fn read_policy(name: &str) -> Result<String, InputError> {
     if len > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge(len));
     }
-    if memchr_nul(&bytes) {
+    if bytes.contains(&0) {
         return Err(InputError::Binary);
     }
     String::from_utf8(bytes).map_err(|e| InputError::NotUtf8 {
         offset: e.utf8_error().valid_up_to(),
     })
-}
-
-fn memchr_nul(bytes: &[u8]) -> bool {
-    bytes.contains(&0)
 }

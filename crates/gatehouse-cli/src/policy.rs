@@ -130,10 +130,17 @@ fn validate_files(args: &ValidateArgs) -> Status {
 
 /// The name an inline policy's size message uses when none is given: the file's stem.
 fn entity_name(file: &str) -> String {
+    if file == "-" {
+        return "<name>".to_owned();
+    }
     std::path::Path::new(file)
         .file_stem()
         .map_or_else(|| "<name>".to_owned(), |s| s.to_string_lossy().into_owned())
 }
+
+/// How many problems are shown per file. A hostile document can have tens of thousands (one
+/// per statement), and locating each on a long line is not free.
+const MAX_SHOWN: usize = 100;
 
 fn print_text(file: &str, text: &str, errors: &[Diagnostic]) {
     if errors.is_empty() {
@@ -141,7 +148,7 @@ fn print_text(file: &str, text: &str, errors: &[Diagnostic]) {
         return;
     }
     let index = LineIndex::new(text);
-    for d in errors {
+    for d in errors.iter().take(MAX_SHOWN) {
         let loc = index.locate(d.span.start);
         println!("{file}:{loc}: {}: {}", d.code, d.message);
         let line = index.line_text(d.span.start);
@@ -155,6 +162,9 @@ fn print_text(file: &str, text: &str, errors: &[Diagnostic]) {
             " ".repeat(caret_col.saturating_sub(1)),
             "^".repeat(caret_len.max(1))
         );
+    }
+    if errors.len() > MAX_SHOWN {
+        println!("{file}: and {} more problems", errors.len() - MAX_SHOWN);
     }
 }
 
@@ -190,8 +200,11 @@ fn window(line: &str, column: usize, len: usize) -> (String, usize, usize) {
 
 fn json_report(file: &str, text: &str, errors: &[Diagnostic]) -> serde_json::Value {
     let index = LineIndex::new(text);
+    let omitted = errors.len().saturating_sub(MAX_SHOWN);
+    let valid = errors.is_empty();
     let errors: Vec<serde_json::Value> = errors
         .iter()
+        .take(MAX_SHOWN)
         .map(|d| {
             let loc = index.locate(d.span.start);
             let mut e = serde_json::json!({
@@ -209,7 +222,11 @@ fn json_report(file: &str, text: &str, errors: &[Diagnostic]) -> serde_json::Val
             e
         })
         .collect();
-    serde_json::json!({ "file": file, "valid": errors.is_empty(), "errors": errors })
+    let mut report = serde_json::json!({ "file": file, "valid": valid, "errors": errors });
+    if let (true, Some(obj)) = (omitted > 0, report.as_object_mut()) {
+        obj.insert("omitted".to_owned(), serde_json::Value::from(omitted));
+    }
+    report
 }
 
 fn fmt_file(args: &FmtArgs) -> Status {
@@ -231,13 +248,17 @@ fn fmt_file(args: &FmtArgs) -> Status {
         }
         Err(errors) => {
             let index = LineIndex::new(&text);
-            for e in errors {
+            let more = errors.len().saturating_sub(MAX_SHOWN);
+            for e in errors.into_iter().take(MAX_SHOWN) {
                 eprintln!(
                     "{}:{}: MalformedPolicyDocument: Syntax errors in policy. ({})",
                     args.file,
                     index.locate(e.span.start),
                     e.kind
                 );
+            }
+            if more > 0 {
+                eprintln!("{}: and {more} more problems", args.file);
             }
             Status::Findings
         }

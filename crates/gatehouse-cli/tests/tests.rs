@@ -221,3 +221,53 @@ fn fmt_prints_the_canonical_form() {
         stderr(&o)
     );
 }
+
+#[test]
+fn at_most_a_hundred_problems_are_shown_per_file() {
+    let text = format!("{{\"Statement\":[{}]}}", vec!["{}"; 150].join(","));
+    let o = gatehouse(&["policy", "validate", "-"], Some(text.as_bytes()));
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert_eq!(
+        out.matches("MalformedPolicyDocument: Syntax errors in policy.")
+            .count(),
+        100
+    );
+    assert!(out.ends_with("-: and 50 more problems\n"), "{out}");
+    let o = gatehouse(
+        &["policy", "validate", "--format", "json", "-"],
+        Some(text.as_bytes()),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["errors"].as_array().map(Vec::len), Some(100));
+    assert_eq!(v[0]["omitted"], 50);
+}
+
+#[test]
+fn inline_size_message_names_the_entity() {
+    let actions: Vec<String> = (0..150)
+        .map(|i| format!("\"s3:GetObject{i:04}\""))
+        .collect();
+    let text = format!(
+        "{{\"Statement\":{{\"Effect\":\"Allow\",\"Action\":[{}],\"Resource\":\"*\"}}}}",
+        actions.join(",")
+    );
+    let o = gatehouse(
+        &["policy", "validate", "--kind", "inline-user", "-"],
+        Some(text.as_bytes()),
+    );
+    assert!(stdout(&o).contains("Maximum policy size of 2048 bytes exceeded for user <name>"));
+    let o = gatehouse(
+        &[
+            "policy",
+            "validate",
+            "--kind",
+            "inline-user",
+            "--entity-name",
+            "alice",
+            "-",
+        ],
+        Some(text.as_bytes()),
+    );
+    assert!(stdout(&o).contains("Maximum policy size of 2048 bytes exceeded for user alice"));
+}

@@ -87,6 +87,10 @@ pub fn arn_like(pattern: &str, value: &str) -> bool {
     let (Some(p), Some(v)) = (split6(pattern), split6(value)) else {
         return false;
     };
+    // Both must be ARNs: the first field is the literal `arn`, never a wildcard.
+    if p.first() != Some(&"arn") || v.first() != Some(&"arn") {
+        return false;
+    }
     p.iter().zip(v.iter()).all(|(p, v)| Glob::new(p).matches(v))
 }
 
@@ -129,5 +133,6 @@ mod tests {
             "arn:aws:iam::123456789012:role/path/x"
         ));
         assert!(!arn_like("arn:aws:iam::*:role/*", "not-an-arn"));
+        assert!(!arn_like("*:*:*:*:*:*", "x:y:z:w:v:u"));
     }
 }

@@ -4,7 +4,9 @@
 //! JSON crate gives together: the span of every key and value (for line:column errors), the
 //! detection of duplicate keys (serde_json keeps the last one silently), and a count of the
 //! whitespace between tokens (IAM's size quotas exclude it). It is a plain recursive-descent
-//! reader of RFC 8259 JSON; the policy grammar on top of it lives in `parse.rs`.
+//! reader of RFC 8259 JSON, with one deliberate exception: a `\u` escape of an unpaired
+//! surrogate (`"\ud800"`), which RFC 8259 leaves "unpredictable", is rejected, since it can be
+//! no character of a policy. The policy grammar on top of it lives in `parse.rs`.
 
 use std::borrow::Cow;
 
@@ -366,84 +368,111 @@ impl<'a> Reader<'a> {
                 self.null()?;
             }
             Kind::Array => {
-                self.array(|r| r.skip_value(depth + 1).map(|_| ()))?;
+                let mut array = ArrayCursor::start(self)?;
+                while array.next(self)? {
+                    self.skip_value(depth + 1)?;
+                }
             }
             Kind::Object => {
-                self.object(|r, _, _| r.skip_value(depth + 1).map(|_| ()))?;
+                let mut object = ObjectCursor::start(self)?;
+                while object.next_key(self)?.is_some() {
+                    self.skip_value(depth + 1)?;
+                }
             }
         }
         Ok(Span::new(start, self.pos))
     }
+}
 
-    /// Reads an array, calling `item` with the reader positioned at each element.
-    pub(crate) fn array(
-        &mut self,
-        mut item: impl FnMut(&mut Self) -> JsonResult<()>,
-    ) -> JsonResult<Span> {
-        let start = self.pos;
-        if self.bytes.get(self.pos) != Some(&b'[') {
-            return self.err("expected '['");
-        }
-        self.pos += 1;
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b']') {
-            self.pos += 1;
-            return Ok(Span::new(start, self.pos));
-        }
-        loop {
-            self.peek_kind()?;
-            item(self)?;
-            self.skip_ws();
-            match self.bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Span::new(start, self.pos));
-                }
-                _ => return self.err("expected ',' or ']' in array"),
-            }
-        }
+/// Walks the members of an object one at a time, so the caller keeps its own state (the
+/// parser's error list) at hand between members.
+pub(crate) struct ObjectCursor {
+    start: usize,
+    first: bool,
+    /// How many members or elements have been met so far.
+    pub(crate) count: usize,
+}
+
+impl ObjectCursor {
+    pub(crate) fn start(r: &mut Reader<'_>) -> JsonResult<ObjectCursor> {
+        r.skip_ws();
+        let start = r.pos();
+        r.expect_byte(b'{', "expected '{'")?;
+        Ok(ObjectCursor {
+            start,
+            first: true,
+            count: 0,
+        })
     }
 
-    /// Reads an object, calling `member` with each key, its span, and the reader positioned at
-    /// the value. Duplicate keys are the caller's business.
-    pub(crate) fn object(
+    /// The next key, with the reader at its value; None after the closing brace.
+    pub(crate) fn next_key<'a>(
         &mut self,
-        mut member: impl FnMut(&mut Self, Cow<'a, str>, Span) -> JsonResult<()>,
-    ) -> JsonResult<Span> {
-        let start = self.pos;
-        if self.bytes.get(self.pos) != Some(&b'{') {
-            return self.err("expected '{'");
-        }
-        self.pos += 1;
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b'}') {
-            self.pos += 1;
-            return Ok(Span::new(start, self.pos));
-        }
-        loop {
-            self.skip_ws();
-            if self.bytes.get(self.pos) != Some(&b'"') {
-                return self.err("expected a string key in object");
+        r: &mut Reader<'a>,
+    ) -> JsonResult<Option<(Cow<'a, str>, Span)>> {
+        r.skip_ws();
+        if self.first {
+            self.first = false;
+            if r.eat_byte(b'}') {
+                return Ok(None);
             }
-            let (key, key_span) = self.string()?;
-            self.skip_ws();
-            if self.bytes.get(self.pos) != Some(&b':') {
-                return self.err("expected ':' after object key");
-            }
-            self.pos += 1;
-            self.peek_kind()?;
-            member(self, key, key_span)?;
-            self.skip_ws();
-            match self.bytes.get(self.pos) {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Span::new(start, self.pos));
-                }
-                _ => return self.err("expected ',' or '}' in object"),
-            }
+        } else if r.eat_byte(b',') {
+            r.skip_ws();
+        } else if r.eat_byte(b'}') {
+            return Ok(None);
+        } else {
+            return Err(r.error_here("expected ',' or '}' in object"));
         }
+        if r.peek_byte() != Some(b'"') {
+            return Err(r.error_here("expected a string key in object"));
+        }
+        let (key, span) = r.string()?;
+        r.skip_ws();
+        r.expect_byte(b':', "expected ':' after object key")?;
+        // Every caller reads or skips the value next, which checks that one is there.
+        self.count += 1;
+        Ok(Some((key, span)))
+    }
+
+    pub(crate) fn finish(&self, r: &Reader<'_>) -> Span {
+        Span::new(self.start, r.pos())
+    }
+}
+
+/// Walks the elements of an array one at a time (see [`ObjectCursor`]).
+pub(crate) struct ArrayCursor {
+    first: bool,
+    /// How many members or elements have been met so far.
+    pub(crate) count: usize,
+}
+
+impl ArrayCursor {
+    pub(crate) fn start(r: &mut Reader<'_>) -> JsonResult<ArrayCursor> {
+        r.skip_ws();
+        r.expect_byte(b'[', "expected '['")?;
+        Ok(ArrayCursor {
+            first: true,
+            count: 0,
+        })
+    }
+
+    /// Moves to the next element; false after the closing bracket.
+    pub(crate) fn next(&mut self, r: &mut Reader<'_>) -> JsonResult<bool> {
+        r.skip_ws();
+        if self.first {
+            self.first = false;
+            if r.eat_byte(b']') {
+                return Ok(false);
+            }
+        } else if r.eat_byte(b',') {
+        } else if r.eat_byte(b']') {
+            return Ok(false);
+        } else {
+            return Err(r.error_here("expected ',' or ']' in array"));
+        }
+        // Every caller reads or skips the element next, which checks that one is there.
+        self.count += 1;
+        Ok(true)
     }
 }
 

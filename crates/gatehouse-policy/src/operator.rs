@@ -85,6 +85,20 @@ macro_rules! registry {
                 negated: $negated,
             }, )*
         ];
+
+        impl BaseOperator {
+            /// The registry entry of this operator.
+            pub fn info(self) -> &'static BaseOperatorInfo {
+                match self {
+                    $( BaseOperator::$op => &BaseOperatorInfo {
+                        name: stringify!($op),
+                        op: BaseOperator::$op,
+                        family: Family::$family,
+                        negated: $negated,
+                    }, )*
+                }
+            }
+        }
     };
 }
 
@@ -119,15 +133,6 @@ registry! {
 }
 
 impl BaseOperator {
-    /// The registry entry of this operator.
-    pub fn info(self) -> &'static BaseOperatorInfo {
-        // The registry lists every variant in declaration order, so the discriminant indexes it.
-        match BASE_OPERATORS.get(self as usize) {
-            Some(info) => info,
-            None => &NULL_INFO,
-        }
-    }
-
     /// AWS's name of the operator.
     pub fn name(self) -> &'static str {
         self.info().name
@@ -148,13 +153,6 @@ impl BaseOperator {
         BASE_OPERATORS.iter().find(|i| i.name == name).map(|i| i.op)
     }
 }
-
-const NULL_INFO: BaseOperatorInfo = BaseOperatorInfo {
-    name: "Null",
-    op: BaseOperator::Null,
-    family: Family::Null,
-    negated: false,
-};
 
 /// The set qualifier of an operator used on multivalued keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -235,10 +233,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registry_is_indexed_by_discriminant() {
-        for (i, info) in BASE_OPERATORS.iter().enumerate() {
-            assert_eq!(info.op as usize, i, "{}", info.name);
+    fn registry_and_info_agree() {
+        for info in BASE_OPERATORS {
             assert_eq!(info.op.name(), info.name);
+            assert_eq!(info.op.family(), info.family);
+            assert_eq!(info.op.is_negated(), info.negated);
         }
         assert_eq!(BASE_OPERATORS.len(), 27);
     }

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::json::{JsonError, JsonResult, KeySet, Kind, Reader};
+use crate::json::{ArrayCursor, JsonError, JsonResult, KeySet, Kind, ObjectCursor, Reader};
 use crate::model::{
     ActionClause, Condition, ConditionBlock, ConditionEntry, ConditionValue, Effect, OperatorName,
     Policy, Principal, PrincipalClause, PrincipalEntry, PrincipalKind, ResourceClause, Statement,
@@ -131,11 +131,7 @@ pub(crate) fn parse_policy_with<'a>(
     };
     match policy {
         Some(mut policy) if p.errors.is_empty() => {
-            policy.size = if text.is_ascii() {
-                text.len()
-            } else {
-                text.chars().count()
-            };
+            policy.size = crate::span::char_count(text);
             policy.size_without_whitespace = policy.size.saturating_sub(p.r.whitespace);
             Ok(policy)
         }
@@ -216,8 +212,8 @@ impl<'a> Parser<'a, '_> {
         let mut statements = None;
         let mut statement_span = Span::default();
         let mut keys = KeySet::default();
-        let mut this = ObjectCursor::start(self)?;
-        while let Some((key, key_span)) = this.next_key(self)? {
+        let mut this = ObjectCursor::start(&mut self.r)?;
+        while let Some((key, key_span)) = this.next_key(&mut self.r)? {
             if self.duplicate(&mut keys, key.clone(), key_span)? {
                 continue;
             }
@@ -253,8 +249,8 @@ impl<'a> Parser<'a, '_> {
                     Kind::Array => {
                         let start = self.r.pos();
                         let mut list = Vec::with_capacity(8);
-                        let mut arr = ArrayCursor::start(self)?;
-                        while arr.next(self)? {
+                        let mut arr = ArrayCursor::start(&mut self.r)?;
+                        while arr.next(&mut self.r)? {
                             if self.r.peek_kind()? == Kind::Object {
                                 list.push(self.statement()?);
                             } else {
@@ -275,7 +271,7 @@ impl<'a> Parser<'a, '_> {
                 }
             }
         }
-        let span = this.finish(self);
+        let span = this.finish(&self.r);
         if !self.r.at_end() {
             return Err(JsonError {
                 message: "unexpected text after the JSON value",
@@ -317,8 +313,8 @@ impl<'a> Parser<'a, '_> {
         let mut condition = None;
         // The known keys are few, so duplicates are caught with a bit per key.
         let mut seen = 0u16;
-        let mut obj = ObjectCursor::start(self)?;
-        while let Some((key, key_span)) = obj.next_key(self)? {
+        let mut obj = ObjectCursor::start(&mut self.r)?;
+        while let Some((key, key_span)) = obj.next_key(&mut self.r)? {
             let field = StatementField::of(&key);
             if let Some(field) = field {
                 let bit = 1u16 << field as u16;
@@ -424,11 +420,12 @@ impl<'a> Parser<'a, '_> {
                 }
             }
         }
-        let span = obj.finish(self);
+        let span = obj.finish(&self.r);
         let effect = match effect {
             Some(e) => e,
             None => {
-                if !keys_had_effect(&self.errors, span) {
+                // An Effect that was there but unreadable has had its error already.
+                if seen & (1 << StatementField::Effect as u16) == 0 {
                     self.error(SyntaxErrorKind::MissingEffect, span);
                 }
                 Spanned::new(Effect::Allow, span)
@@ -461,7 +458,7 @@ impl<'a> Parser<'a, '_> {
                 Ok(Some(ValueList::single(Spanned::new(s, span))))
             }
             Kind::Array => {
-                // Most lists are short; starting at eight saves the first regrowths.
+                // Most lists are short; starting at sixteen saves the first regrowths.
                 let mut items = Vec::with_capacity(16);
                 let mut ok = true;
                 // The hottest loop of the parser (AWS's policies hold tens of thousands of
@@ -517,8 +514,8 @@ impl<'a> Parser<'a, '_> {
                 let mut entries = Vec::new();
                 let mut keys = KeySet::default();
                 let mut ok = true;
-                let mut obj = ObjectCursor::start(self)?;
-                while let Some((key, key_span)) = obj.next_key(self)? {
+                let mut obj = ObjectCursor::start(&mut self.r)?;
+                while let Some((key, key_span)) = obj.next_key(&mut self.r)? {
                     if self.duplicate(&mut keys, key.clone(), key_span)? {
                         continue;
                     }
@@ -539,7 +536,7 @@ impl<'a> Parser<'a, '_> {
                         None => ok = false,
                     }
                 }
-                let span = obj.finish(self);
+                let span = obj.finish(&self.r);
                 Ok(ok.then(|| Spanned::new(Principal::Map(entries), span)))
             }
             _ => {
@@ -552,8 +549,8 @@ impl<'a> Parser<'a, '_> {
     fn condition(&mut self) -> JsonResult<Condition<'a>> {
         let mut blocks = Vec::new();
         let mut keys = KeySet::default();
-        let mut obj = ObjectCursor::start(self)?;
-        while let Some((name, name_span)) = obj.next_key(self)? {
+        let mut obj = ObjectCursor::start(&mut self.r)?;
+        while let Some((name, name_span)) = obj.next_key(&mut self.r)? {
             if self.duplicate(&mut keys, name.clone(), name_span)? {
                 continue;
             }
@@ -567,8 +564,8 @@ impl<'a> Parser<'a, '_> {
             };
             let mut entries = Vec::new();
             let mut entry_keys = KeySet::default();
-            let mut block = ObjectCursor::start(self)?;
-            while let Some((key, key_span)) = block.next_key(self)? {
+            let mut block = ObjectCursor::start(&mut self.r)?;
+            while let Some((key, key_span)) = block.next_key(&mut self.r)? {
                 if self.duplicate(&mut entry_keys, key.clone(), key_span)? {
                     continue;
                 }
@@ -579,7 +576,7 @@ impl<'a> Parser<'a, '_> {
                     });
                 }
             }
-            block.finish(self);
+            block.finish(&self.r);
             if matches!(operator, OperatorName::Unknown(_)) && block.count > 0 {
                 self.error(
                     SyntaxErrorKind::UnknownOperator(name.into_owned()),
@@ -592,7 +589,7 @@ impl<'a> Parser<'a, '_> {
                 entries,
             });
         }
-        let span = obj.finish(self);
+        let span = obj.finish(&self.r);
         Ok(Condition { span, blocks })
     }
 
@@ -626,8 +623,8 @@ impl<'a> Parser<'a, '_> {
         }
         let mut items = Vec::new();
         let mut ok = true;
-        let mut arr = ArrayCursor::start(self)?;
-        while arr.next(self)? {
+        let mut arr = ArrayCursor::start(&mut self.r)?;
+        while arr.next(&mut self.r)? {
             match self.condition_value()? {
                 Some(v) => items.push(v),
                 None => ok = false,
@@ -635,23 +632,6 @@ impl<'a> Parser<'a, '_> {
         }
         Ok(ok.then(|| ValueList::list(items)))
     }
-}
-
-/// Whether a wrong-type or invalid-effect error was already reported inside `span`, so a
-/// statement whose Effect was unreadable is not also said to lack one.
-fn keys_had_effect(errors: &[SyntaxError], span: Span) -> bool {
-    errors.iter().any(|e| {
-        e.span.start >= span.start
-            && e.span.end <= span.end
-            && matches!(
-                &e.kind,
-                SyntaxErrorKind::InvalidEffect(_)
-                    | SyntaxErrorKind::WrongType {
-                        element: "Effect",
-                        ..
-                    }
-            )
-    })
 }
 
 /// The elements a statement may have; the discriminant is the bit for duplicate detection.
@@ -682,92 +662,5 @@ impl StatementField {
             "Condition" => StatementField::Condition,
             _ => return None,
         })
-    }
-}
-
-/// Walks the members of an object one at a time, so the caller keeps `&mut Parser` between
-/// members (a closure-based walk would hold the reader borrowed).
-struct ObjectCursor {
-    start: usize,
-    first: bool,
-    count: usize,
-}
-
-impl ObjectCursor {
-    fn start(p: &mut Parser<'_, '_>) -> JsonResult<ObjectCursor> {
-        p.r.skip_ws();
-        let start = p.r.pos();
-        p.r.expect_byte(b'{', "expected '{'")?;
-        Ok(ObjectCursor {
-            start,
-            first: true,
-            count: 0,
-        })
-    }
-
-    /// The next key, with the reader at its value; None after the closing brace.
-    fn next_key<'a>(&mut self, p: &mut Parser<'a, '_>) -> JsonResult<Option<(Cow<'a, str>, Span)>> {
-        p.r.skip_ws();
-        if self.first {
-            self.first = false;
-            if p.r.eat_byte(b'}') {
-                return Ok(None);
-            }
-        } else if p.r.eat_byte(b',') {
-            p.r.skip_ws();
-        } else if p.r.eat_byte(b'}') {
-            return Ok(None);
-        } else {
-            return Err(p.r.error_here("expected ',' or '}' in object"));
-        }
-        if p.r.peek_byte() != Some(b'"') {
-            return Err(p.r.error_here("expected a string key in object"));
-        }
-        let (key, span) = p.r.string()?;
-        p.r.skip_ws();
-        p.r.expect_byte(b':', "expected ':' after object key")?;
-        // Every caller reads or skips the value next, which checks that one is there.
-        self.count += 1;
-        Ok(Some((key, span)))
-    }
-
-    fn finish(&self, p: &Parser<'_, '_>) -> Span {
-        Span::new(self.start, p.r.pos())
-    }
-}
-
-/// Walks the elements of an array one at a time (see [`ObjectCursor`]).
-struct ArrayCursor {
-    first: bool,
-    count: usize,
-}
-
-impl ArrayCursor {
-    fn start(p: &mut Parser<'_, '_>) -> JsonResult<ArrayCursor> {
-        p.r.skip_ws();
-        p.r.expect_byte(b'[', "expected '['")?;
-        Ok(ArrayCursor {
-            first: true,
-            count: 0,
-        })
-    }
-
-    /// Moves to the next element; false after the closing bracket.
-    fn next(&mut self, p: &mut Parser<'_, '_>) -> JsonResult<bool> {
-        p.r.skip_ws();
-        if self.first {
-            self.first = false;
-            if p.r.eat_byte(b']') {
-                return Ok(false);
-            }
-        } else if p.r.eat_byte(b',') {
-        } else if p.r.eat_byte(b']') {
-            return Ok(false);
-        } else {
-            return Err(p.r.error_here("expected ',' or ']' in array"));
-        }
-        // Every caller reads or skips the element next, which checks that one is there.
-        self.count += 1;
-        Ok(true)
     }
 }

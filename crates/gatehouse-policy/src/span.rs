@@ -73,6 +73,16 @@ impl<T> std::ops::Deref for Spanned<T> {
     }
 }
 
+/// The number of characters of `text` (its length in bytes when it is ASCII, as policies
+/// almost always are).
+pub(crate) fn char_count(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
+}
+
 /// A 1-based line and column; the column counts characters, not bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
@@ -99,8 +109,14 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     /// Indexes the line starts of `text`.
     pub fn new(text: &'a str) -> LineIndex<'a> {
+        // A line ends at `\n`, `\r\n` or a lone `\r` (all JSON whitespace), as editors count.
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        line_starts.extend(
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| !(bytes.get(i) == Some(&b'\r') && bytes.get(i + 1) == Some(&b'\n')))
+                .map(|i| i + 1),
+        );
         LineIndex { text, line_starts }
     }
 
@@ -151,5 +167,16 @@ mod tests {
         assert_eq!(idx.locate(colon), Location { line: 2, column: 6 });
         assert_eq!(idx.line_text(colon), "  \"é\": 1,");
         assert_eq!(idx.locate(u32::MAX).line, 4);
+    }
+
+    #[test]
+    fn carriage_returns_end_lines_too() {
+        let text = "{\r\n\"a\": 1,\r\"b\": 2}";
+        let idx = LineIndex::new(text);
+        let b = text.find("\"b").unwrap() as u32;
+        assert_eq!(idx.locate(b), Location { line: 3, column: 1 });
+        let a = text.find("\"a").unwrap() as u32;
+        assert_eq!(idx.locate(a), Location { line: 2, column: 1 });
+        assert_eq!(idx.line_text(a), "\"a\": 1,");
     }
 }

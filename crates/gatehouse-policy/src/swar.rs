@@ -97,8 +97,9 @@ pub(crate) fn bytes_above_exact(x: u64, n: u8) -> u64 {
 }
 
 /// The offset of the first byte at or after `from` that ends the plain part of a JSON string: a
-/// quote, a backslash or a control character. Eight bytes at a time (SWAR), since string
-/// scanning is most of the parser's work and short strings gain nothing from `memchr`'s set-up.
+/// quote, a backslash or a control character. Sixteen bytes at a time, then eight, then one:
+/// string scanning is most of the parser's work, and short strings gain nothing from
+/// `memchr`'s set-up.
 pub(crate) fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(v) = block_at(bytes, i) {

@@ -272,11 +272,7 @@ fn request_checks(text: &str, kind: PolicyKind) -> Result<(), Vec<Diagnostic>> {
             Span::at(0),
         )]);
     }
-    let chars = if text.is_ascii() {
-        text.len()
-    } else {
-        text.chars().count()
-    };
+    let chars = crate::span::char_count(text);
     if chars > MAX_REQUEST_DOCUMENT_CHARS {
         return Err(vec![Diagnostic::new(
             ErrorCode::ValidationError,
@@ -302,7 +298,9 @@ fn request_checks(text: &str, kind: PolicyKind) -> Result<(), Vec<Diagnostic>> {
     Ok(())
 }
 
-/// Runs every stage after parsing on an already-parsed policy.
+/// Runs every stage after parsing on an already-parsed policy. The checks IAM makes on the raw
+/// request parameter (its length, its character set) need the text and are made by
+/// [`validate`] only.
 pub fn check_policy(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagnostic> {
     let strings_ok = policy.statements.iter().all(statement_strings_ok);
     check_stages(policy, options, strings_ok)
@@ -362,30 +360,39 @@ fn check_stages(
     if !legacy.is_empty() {
         return legacy;
     }
-    // The remaining stages run lazily: each only when all before it passed.
-    let rest: [&dyn Fn() -> Vec<Diagnostic>; 4] = [
-        &|| sid_stage(policy, kind),
-        &|| actions_present_stage(policy, kind),
-        &|| {
-            if strings_ok {
-                Vec::new()
-            } else {
-                action_format_stage(policy, kind)
-            }
-        },
-        &|| final_stage(policy, kind, options.mode),
-    ];
-    for (i, stage) in rest.iter().enumerate() {
-        // IAM reports resource-format problems after the action-presence stage.
-        if i == 2 && !resource_format.is_empty() {
-            return resource_format;
-        }
-        let problems = stage();
+    // The remaining stages run in IAM's order, each only when all before it passed.
+    // Resource-format problems were found during the legacy stage but are reported here.
+    let mut resource_format = Some(resource_format);
+    for stage in [
+        Stage::Sid,
+        Stage::ActionsPresent,
+        Stage::ResourceFormat,
+        Stage::ActionFormat,
+        Stage::Final,
+    ] {
+        let problems = match stage {
+            Stage::Sid => sid_stage(policy, kind),
+            Stage::ActionsPresent => actions_present_stage(policy, kind),
+            Stage::ResourceFormat => resource_format.take().unwrap_or_default(),
+            Stage::ActionFormat if strings_ok => Vec::new(),
+            Stage::ActionFormat => action_format_stage(policy, kind),
+            Stage::Final => final_stage(policy, kind, options.mode),
+        };
         if !problems.is_empty() {
             return problems;
         }
     }
     Vec::new()
+}
+
+/// The stages after legacy parsing, in IAM's order.
+#[derive(Clone, Copy)]
+enum Stage {
+    Sid,
+    ActionsPresent,
+    ResourceFormat,
+    ActionFormat,
+    Final,
 }
 
 fn size_stage(policy: &Policy<'_>, options: &ValidateOptions) -> Vec<Diagnostic> {
@@ -571,6 +578,7 @@ fn is_everyone(p: &Principal<'_>) -> bool {
             entries.len() == 1
                 && entries.iter().all(|e| {
                     e.kind.node == crate::model::PrincipalKind::Aws
+                        && !e.values.is_empty()
                         && e.values.iter().all(|v| v.node == "*")
                 })
         }
@@ -827,7 +835,9 @@ fn resource_format_problem_with(r: &str, c: &Colons) -> Option<String> {
     let resource = c.rest(r);
     match service {
         "iam" => {
-            if !region.is_empty() {
+            // IAM (after moto) calls the region missing only when a colon follows the
+            // service's: `arn:aws:iam` and `arn:aws:iam:` "contain region information".
+            if c.total < 4 || !region.is_empty() {
                 return Some(format!(
                     "IAM resource {r} cannot contain region information."
                 ));
@@ -836,7 +846,7 @@ fn resource_format_problem_with(r: &str, c: &Colons) -> Option<String> {
                 return Some(IAM_PATH_MESSAGE.to_owned());
             }
         }
-        "s3" if !region.is_empty()
+        "s3" if (c.total < 4 || !region.is_empty())
             && !S3_REGIONAL_PREFIXES.iter().any(|p| resource.starts_with(p)) =>
         {
             return Some(format!("Resource {r} can not contain region information."));
@@ -913,23 +923,20 @@ fn sid_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
         sids.sort_unstable();
         sids.windows(2).any(|w| matches!(w, [a, b] if a == b))
     };
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for st in policy.statements.iter().filter(|_| repeats) {
         if let Some(sid) = &st.sid
             && !sid.node.is_empty()
+            && !seen.insert(sid.node.as_ref())
         {
-            if seen.contains(&sid.node.as_ref()) {
-                out.push(
-                    Diagnostic::new(
-                        ErrorCode::MalformedPolicyDocument,
-                        "Statement IDs (SID) in a single policy must be unique.",
-                        sid.span,
-                    )
-                    .with_detail(format!("Sid \"{}\" is used more than once", sid.node)),
-                );
-            } else {
-                seen.push(&sid.node);
-            }
+            out.push(
+                Diagnostic::new(
+                    ErrorCode::MalformedPolicyDocument,
+                    "Statement IDs (SID) in a single policy must be unique.",
+                    sid.span,
+                )
+                .with_detail(format!("Sid \"{}\" is used more than once", sid.node)),
+            );
         }
     }
     if !out.is_empty() || kind == PolicyKind::Resource {
@@ -1287,6 +1294,31 @@ mod tests {
         fn fast_action_check_agrees_with_the_full_one(a in "[a-zA-Z0-9.*: _é-]{0,40}") {
             proptest::prop_assert_eq!(action_format_ok(&a), action_format_problem(&a).is_none(), "{:?}", a);
         }
+    }
+
+    #[test]
+    fn short_iam_and_s3_arns_contain_region_information() {
+        for (r, message) in [
+            (
+                "arn:aws:s3",
+                "Resource arn:aws:s3 can not contain region information.",
+            ),
+            (
+                "arn:aws:s3:",
+                "Resource arn:aws:s3: can not contain region information.",
+            ),
+            (
+                "arn:aws:iam",
+                "IAM resource arn:aws:iam cannot contain region information.",
+            ),
+            (
+                "arn:aws:iam:",
+                "IAM resource arn:aws:iam: cannot contain region information.",
+            ),
+        ] {
+            assert_eq!(resource_format_problem(r).as_deref(), Some(message), "{r}");
+        }
+        assert_eq!(resource_format_problem("arn:aws:s3:::b"), None);
     }
 
     #[test]
