@@ -84,23 +84,13 @@ impl fmt::Display for Arn<'_> {
 /// field is matched on its own, so a wildcard never crosses a colon between fields. A value
 /// that is not an ARN matches no pattern.
 pub fn arn_like(pattern: &str, value: &str) -> bool {
-    let (Some(p), Some(v)) = (split6(pattern), split6(value)) else {
+    let (Ok(p), Ok(v)) = (Arn::parse(pattern), Arn::parse(value)) else {
         return false;
     };
-    // Both must be ARNs: the first field is the literal `arn`, never a wildcard.
-    if p.first() != Some(&"arn") || v.first() != Some(&"arn") {
-        return false;
-    }
-    p.iter().zip(v.iter()).all(|(p, v)| Glob::new(p).matches(v))
-}
-
-fn split6(s: &str) -> Option<[&str; 6]> {
-    let mut it = s.splitn(6, ':');
-    let mut f = [""; 6];
-    for slot in &mut f {
-        *slot = it.next()?;
-    }
-    Some(f)
+    p.fields()
+        .iter()
+        .zip(v.fields().iter())
+        .all(|(p, v)| Glob::new(p).matches(v))
 }
 
 #[cfg(test)]
