@@ -76,11 +76,19 @@ pub(crate) fn vendor_colon_name(bytes: &[u8]) -> Option<(usize, bool)> {
     let colon_after_vendor = colons & (1 << k) != 0;
     // No colon after that one: none left in this block, none in the rest.
     let later = colons & !((2u32 << k) - 1);
-    let rest = bytes.get(16..).unwrap_or(&[]);
-    Some((
-        k,
-        colon_after_vendor && later == 0 && !contains_byte(rest, b':'),
-    ))
+    let len = bytes.len();
+    if !colon_after_vendor || later != 0 || len <= 16 {
+        return Some((k, colon_after_vendor && later == 0));
+    }
+    // The last sixteen bytes, overlapping the first block when the string is short: the only
+    // colon they may hold is the one after the vendor.
+    let tail = block_at(bytes, len - 16)?;
+    let mut tail_colons = tail.simd_eq(u8x16::splat(b':')).to_bitmask();
+    if k >= len - 16 {
+        tail_colons &= !(1 << (k - (len - 16)));
+    }
+    let middle = bytes.get(16..len - 16).unwrap_or(&[]);
+    Some((k, tail_colons == 0 && !contains_byte(middle, b':')))
 }
 
 /// Marks exactly the bytes of `x` below `n` (n <= 128).
