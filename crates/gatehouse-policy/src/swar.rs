@@ -80,15 +80,32 @@ pub(crate) fn vendor_colon_name(bytes: &[u8]) -> Option<(usize, bool)> {
     if !colon_after_vendor || later != 0 || len <= 16 {
         return Some((k, colon_after_vendor && later == 0));
     }
-    // The last sixteen bytes, overlapping the first block when the string is short: the only
-    // colon they may hold is the one after the vendor.
-    let tail = block_at(bytes, len - 16)?;
-    let mut tail_colons = tail.simd_eq(u8x16::splat(b':')).to_bitmask();
-    if k >= len - 16 {
-        tail_colons &= !(1 << (k - (len - 16)));
+    Some((k, !holds_byte_after(bytes, 16, b':', k)))
+}
+
+/// Whether `bytes[from..]` holds `b` anywhere but at offset `except`, for slices at least
+/// sixteen bytes long: whole blocks, then the last sixteen bytes as one block overlapping what
+/// was already seen (masked off), never a byte loop.
+fn holds_byte_after(bytes: &[u8], from: usize, b: u8, except: usize) -> bool {
+    let len = bytes.len();
+    let mut i = from;
+    while let Some(v) = block_at(bytes, i) {
+        if v.simd_eq(u8x16::splat(b)).to_bitmask() != 0 {
+            return true;
+        }
+        i += 16;
     }
-    let middle = bytes.get(16..len - 16).unwrap_or(&[]);
-    Some((k, tail_colons == 0 && !contains_byte(middle, b':')))
+    let Some(start) = len.checked_sub(16).filter(|_| i < len) else {
+        return false;
+    };
+    let Some(v) = block_at(bytes, start) else {
+        return false;
+    };
+    let mut marks = v.simd_eq(u8x16::splat(b)).to_bitmask() >> (i - start) << (i - start);
+    if let Some(bit) = except.checked_sub(start).filter(|&bit| bit < 16) {
+        marks &= !(1 << bit);
+    }
+    marks != 0
 }
 
 /// Marks exactly the bytes of `x` below `n` (n <= 128).
@@ -169,6 +186,24 @@ pub(crate) fn first_positions<const N: usize>(bytes: &[u8], b: u8) -> ([usize; N
             marks &= marks - 1;
         }
         i += 16;
+    }
+    // What is left is shorter than a block: when the string is at least a block long, take its
+    // last sixteen bytes as one block and keep the marks past `i`.
+    let len = bytes.len();
+    if i < len
+        && let Some(start) = len.checked_sub(16)
+        && let Some(v) = block_at(bytes, start)
+    {
+        let mut marks = v.simd_eq(u8x16::splat(b)).to_bitmask() >> (i - start) << (i - start);
+        while marks != 0 {
+            let Some(slot) = at.get_mut(n) else {
+                return (at, n);
+            };
+            *slot = start + marks.trailing_zeros() as usize;
+            n += 1;
+            marks &= marks - 1;
+        }
+        return (at, n);
     }
     while let Some(x) = word_at(bytes, i) {
         let mut marks = bytes_exactly_equal(x, b);
@@ -266,6 +301,26 @@ mod tests {
             &[b'9', b';', 0xba, 0x3b, 0, 0, 0, 0, 0x3b],
             b':'
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn vector_searches_agree_with_plain_scans(text in "[a-z:.*-]{0,70}") {
+            let bytes = text.as_bytes();
+            let plain: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b':').map(|(i, _)| i).collect();
+            let (at, n) = first_positions::<64>(bytes, b':');
+            proptest::prop_assert_eq!(&at[..n], &plain[..]);
+            let (at, n) = first_positions::<3>(bytes, b':');
+            proptest::prop_assert_eq!(&at[..n], &plain[..plain.len().min(3)]);
+            if bytes.len() >= 16 {
+                for from in [16, 17, 31, 32] {
+                    for except in [0, 5, 15, 40] {
+                        let expected = plain.iter().any(|&p| p >= from && p != except);
+                        proptest::prop_assert_eq!(holds_byte_after(bytes, from, b':', except), expected);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
