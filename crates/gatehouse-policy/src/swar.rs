@@ -108,6 +108,33 @@ fn holds_byte_after(bytes: &[u8], from: usize, b: u8, except: usize) -> bool {
     marks != 0
 }
 
+/// `bytes` (shorter than sixteen) followed by `fill` up to sixteen bytes; None when `bytes` is
+/// sixteen or longer. Built from two overlapping eight-byte loads rather than a copy of
+/// variable length, which would be a call to `memcpy`.
+pub(crate) fn pad16(bytes: &[u8], fill: u8) -> Option<[u8; 16]> {
+    let len = bytes.len();
+    if len >= 16 {
+        return None;
+    }
+    let value = match (word_at(bytes, 0), len.checked_sub(8)) {
+        (Some(lo), Some(hi_at)) => {
+            let hi = word_at(bytes, hi_at)?;
+            u128::from(lo) | (u128::from(hi) << (8 * hi_at))
+        }
+        _ => bytes
+            .iter()
+            .enumerate()
+            .fold(0u128, |v, (i, &b)| v | (u128::from(b) << (8 * i))),
+    };
+    let kept = if len == 0 {
+        0
+    } else {
+        u128::MAX >> (8 * (16 - len))
+    };
+    let filled = u128::from_le_bytes([fill; 16]);
+    Some(((value & kept) | (filled & !kept)).to_le_bytes())
+}
+
 /// Marks exactly the bytes of `x` below `n` (n <= 128).
 pub(crate) fn bytes_below_exact(x: u64, n: u8) -> u64 {
     const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
@@ -301,6 +328,17 @@ mod tests {
             &[b'9', b';', 0xba, 0x3b, 0, 0, 0, 0, 0x3b],
             b':'
         ));
+    }
+
+    #[test]
+    fn pad16_pads_every_length() {
+        let text = b"abcdefghijklmnopq";
+        for len in 0..16 {
+            let mut want = [b'"'; 16];
+            want[..len].copy_from_slice(&text[..len]);
+            assert_eq!(pad16(&text[..len], b'"'), Some(want), "{len}");
+        }
+        assert_eq!(pad16(&text[..16], b'"'), None);
     }
 
     proptest::proptest! {

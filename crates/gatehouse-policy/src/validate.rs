@@ -1025,10 +1025,10 @@ fn action_format_ok(action: &str) -> bool {
     let bytes = action.as_bytes();
     // Short actions are padded to sixteen bytes with a quote, which is neither a vendor byte
     // nor a colon, so the same vector check applies.
-    let mut padded = [b'"'; 16];
-    let block = match padded.get_mut(..bytes.len()) {
-        Some(head) => {
-            head.copy_from_slice(bytes);
+    let padded;
+    let block = match crate::swar::pad16(bytes, b'"') {
+        Some(p) => {
+            padded = p;
             &padded[..]
         }
         None => bytes,
