@@ -199,18 +199,11 @@ pub(crate) fn contains_byte(bytes: &[u8], b: u8) -> bool {
 /// The offsets of the first `N` occurrences of `b` in `bytes`, and how many were found (at
 /// most `N`: the search stops there).
 pub(crate) fn first_positions<const N: usize>(bytes: &[u8], b: u8) -> ([usize; N], usize) {
-    let mut at = [0; N];
-    let mut n = 0;
+    let mut found = Found { at: [0; N], n: 0 };
     let mut i = 0;
     while let Some(v) = block_at(bytes, i) {
-        let mut marks = v.simd_eq(u8x16::splat(b)).to_bitmask();
-        while marks != 0 {
-            let Some(slot) = at.get_mut(n) else {
-                return (at, n);
-            };
-            *slot = i + marks.trailing_zeros() as usize;
-            n += 1;
-            marks &= marks - 1;
+        if !found.take(v.simd_eq(u8x16::splat(b)).to_bitmask().into(), i, 1) {
+            return (found.at, found.n);
         }
         i += 16;
     }
@@ -221,39 +214,44 @@ pub(crate) fn first_positions<const N: usize>(bytes: &[u8], b: u8) -> ([usize; N
         && let Some(start) = len.checked_sub(16)
         && let Some(v) = block_at(bytes, start)
     {
-        let mut marks = v.simd_eq(u8x16::splat(b)).to_bitmask() >> (i - start) << (i - start);
-        while marks != 0 {
-            let Some(slot) = at.get_mut(n) else {
-                return (at, n);
-            };
-            *slot = start + marks.trailing_zeros() as usize;
-            n += 1;
-            marks &= marks - 1;
-        }
-        return (at, n);
+        let marks = v.simd_eq(u8x16::splat(b)).to_bitmask() >> (i - start) << (i - start);
+        found.take(marks.into(), start, 1);
+        return (found.at, found.n);
     }
     while let Some(x) = word_at(bytes, i) {
-        let mut marks = bytes_exactly_equal(x, b);
-        while marks != 0 {
-            let Some(slot) = at.get_mut(n) else {
-                return (at, n);
-            };
-            *slot = i + (marks.trailing_zeros() / 8) as usize;
-            n += 1;
-            marks &= marks - 1;
+        if !found.take(bytes_exactly_equal(x, b), i, 8) {
+            return (found.at, found.n);
         }
         i += 8;
     }
     for (j, &c) in bytes.get(i..).unwrap_or(&[]).iter().enumerate() {
-        if c == b {
-            let Some(slot) = at.get_mut(n) else {
-                return (at, n);
-            };
-            *slot = i + j;
-            n += 1;
+        if c == b && !found.take(1, i + j, 1) {
+            break;
         }
     }
-    (at, n)
+    (found.at, found.n)
+}
+
+/// Positions found so far by [`first_positions`].
+struct Found<const N: usize> {
+    at: [usize; N],
+    n: usize,
+}
+
+impl<const N: usize> Found<N> {
+    /// Records the positions marked in `marks` (one bit every `stride` bits, the first standing
+    /// for offset `base`); false once `N` are known.
+    fn take(&mut self, mut marks: u64, base: usize, stride: u32) -> bool {
+        while marks != 0 {
+            let Some(slot) = self.at.get_mut(self.n) else {
+                return false;
+            };
+            *slot = base + (marks.trailing_zeros() / stride) as usize;
+            self.n += 1;
+            marks &= marks - 1;
+        }
+        self.n < N
+    }
 }
 
 #[cfg(test)]
