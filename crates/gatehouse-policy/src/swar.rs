@@ -108,6 +108,33 @@ fn holds_byte_after(bytes: &[u8], from: usize, b: u8, except: usize) -> bool {
     marks != 0
 }
 
+/// Whether every byte of `bytes` is an ASCII letter or digit, sixteen at a time (short slices
+/// are padded with a letter).
+pub(crate) fn all_alphanumeric(bytes: &[u8]) -> bool {
+    let alphanumeric = |v: u8x16| {
+        let digit = (v - u8x16::splat(b'0')).simd_lt(u8x16::splat(10));
+        let letter = ((v | u8x16::splat(0x20)) - u8x16::splat(b'a')).simd_lt(u8x16::splat(26));
+        (digit | letter).to_bitmask() == 0xffff
+    };
+    if let Some(padded) = pad16(bytes, b'a') {
+        return alphanumeric(u8x16::new(padded));
+    }
+    let mut i = 0;
+    while let Some(v) = block_at(bytes, i) {
+        if !alphanumeric(v) {
+            return false;
+        }
+        i += 16;
+    }
+    // The last sixteen bytes, overlapping what was seen.
+    i == bytes.len()
+        || bytes
+            .len()
+            .checked_sub(16)
+            .and_then(|start| block_at(bytes, start))
+            .is_some_and(alphanumeric)
+}
+
 /// `bytes` (shorter than sixteen) followed by `fill` up to sixteen bytes; None when `bytes` is
 /// sixteen or longer. Built from two overlapping eight-byte loads rather than a copy of
 /// variable length, which would be a call to `memcpy`.
@@ -326,6 +353,14 @@ mod tests {
             &[b'9', b';', 0xba, 0x3b, 0, 0, 0, 0, 0x3b],
             b':'
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn all_alphanumeric_agrees_with_a_plain_check(text in "[a-zA-Z0-9_ :é]{0,40}") {
+            let plain = text.bytes().all(|b| b.is_ascii_alphanumeric());
+            proptest::prop_assert_eq!(all_alphanumeric(text.as_bytes()), plain, "{:?}", text);
+        }
     }
 
     #[test]

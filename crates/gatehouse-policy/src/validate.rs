@@ -944,7 +944,7 @@ fn sid_stage(policy: &Policy<'_>, kind: PolicyKind) -> Vec<Diagnostic> {
     }
     for st in &policy.statements {
         if let Some(sid) = &st.sid
-            && !sid.node.bytes().all(|b| b.is_ascii_alphanumeric())
+            && !crate::swar::all_alphanumeric(sid.node.as_bytes())
         {
             let d = Diagnostic::new(
                 ErrorCode::MalformedPolicyDocument,
