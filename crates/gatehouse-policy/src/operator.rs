@@ -87,6 +87,14 @@ macro_rules! registry {
         ];
 
         impl BaseOperator {
+            /// Looks up a base operator by its exact (case-sensitive) name.
+            pub fn from_name(name: &str) -> Option<BaseOperator> {
+                match name {
+                    $( stringify!($op) => Some(BaseOperator::$op), )*
+                    _ => None,
+                }
+            }
+
             /// The registry entry of this operator.
             pub fn info(self) -> &'static BaseOperatorInfo {
                 match self {
@@ -146,11 +154,6 @@ impl BaseOperator {
     /// Whether it negates a positive operator.
     pub fn is_negated(self) -> bool {
         self.info().negated
-    }
-
-    /// Looks up a base operator by its exact (case-sensitive) name.
-    pub fn from_name(name: &str) -> Option<BaseOperator> {
-        BASE_OPERATORS.iter().find(|i| i.name == name).map(|i| i.op)
     }
 }
 
