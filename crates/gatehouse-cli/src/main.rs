@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 /// Gatehouse: an open implementation of the AWS managed-policy system.
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about, propagate_version = true)]
+#[command(name = "gatehouse", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
