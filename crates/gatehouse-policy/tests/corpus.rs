@@ -90,3 +90,31 @@ fn customer_mode_rejects_exactly_the_oversized_ones() {
     assert!(over >= 69, "{over} over the quota");
     eprintln!("{over} AWS managed policies exceed the customer size quota");
 }
+
+#[test]
+fn every_recorded_version_of_the_amazon_q_policies_validates_and_round_trips() {
+    // The 25 recovered versions of the four Amazon Q policies, 2023-11 to 2026-07. Entries
+    // without a document note versions no tracker recorded.
+    let dir = crate::data_dir().join("managed-policy-history");
+    let history: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("history.json")).unwrap()).unwrap();
+    let files: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["document-file"].as_str())
+        .collect();
+    assert_eq!(files.len(), 25);
+    let options = ValidateOptions::new(PolicyKind::Identity, Mode::Provider);
+    for file in files {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let policy =
+            validate(&text, &options).unwrap_or_else(|e| panic!("{file}: {:?}", e.first()));
+        let printed = to_compact(&policy);
+        let again = parse_policy(&printed).unwrap();
+        assert!(
+            again == policy,
+            "{file}: print then parse changed the model"
+        );
+    }
+}
