@@ -1,6 +1,7 @@
 //! The `gatehouse` command: a thin shell over the Gatehouse libraries. Each subcommand parses
 //! its arguments, reads its inputs, calls a library, and prints; no policy logic lives here.
 
+mod eval;
 mod input;
 mod policy;
 
@@ -23,6 +24,15 @@ enum Command {
         #[command(subcommand)]
         command: policy::PolicyCommand,
     },
+    /// Decide one decision case and explain the decision.
+    ///
+    /// Exits 0 on any decision, 2 when the case cannot be read or a policy in it is invalid.
+    Eval(eval::EvalArgs),
+    /// Run decision cases and compare each decision with the case's `expect`.
+    ///
+    /// Prints each failure with its explanation and a closing `N passed, M failed` line. Exits 0
+    /// when every case passes, 1 when any fails, 2 on a usage error.
+    Test(eval::TestArgs),
 }
 
 /// Exit statuses shared by every command.
@@ -40,6 +50,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         Command::Policy { command } => policy::run(command),
+        Command::Eval(args) => eval::eval(&args),
+        Command::Test(args) => eval::test(&args),
     };
     ExitCode::from(status as u8)
 }

@@ -1,0 +1,489 @@
+//! Compiled policies and indexed policy sets.
+//!
+//! A policy is compiled once: actions are lower-cased and precompiled, resources are split into
+//! ARN fields, condition values are read in their operator's domain, principals are classified.
+//! A [`PolicySet`] indexes its statements by service prefix and action name, so a statement
+//! that cannot apply to a request's action is never looked at.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gatehouse_policy::{
+    ActionClause, Effect, OperatorName, Policy, Principal, PrincipalClause, PrincipalKind,
+    ResourceClause, Statement, Version,
+};
+
+use crate::condition::Test;
+use crate::pattern::{ArnPattern, Pattern, Wildcards};
+use crate::request::{PrincipalType, Request};
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// One action pattern, lower-cased.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ActionPattern {
+    pub(crate) text: Box<str>,
+    lower: Box<str>,
+    pattern: Pattern,
+}
+
+/// `Action` or `NotAction`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Actions {
+    pub(crate) negated: bool,
+    pub(crate) patterns: Vec<ActionPattern>,
+}
+
+impl Actions {
+    fn compile(clause: &ActionClause<'_>) -> Actions {
+        Actions {
+            negated: clause.negated,
+            patterns: clause
+                .values
+                .iter()
+                .map(|v| {
+                    let lower = v.node.to_ascii_lowercase();
+                    ActionPattern {
+                        text: v.node.as_ref().into(),
+                        pattern: Pattern::compile(&lower, false, Wildcards::Yes),
+                        lower: lower.into(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the element lets the (lower-cased) action through.
+    pub(crate) fn matches(&self, action_lower: &str) -> bool {
+        let ctx = crate::request::Context::new();
+        let any = self
+            .patterns
+            .iter()
+            .any(|p| p.pattern.matches(action_lower, &ctx) == Some(true));
+        any != self.negated
+    }
+}
+
+/// `Resource` or `NotResource`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Resources {
+    pub(crate) negated: bool,
+    pub(crate) patterns: Vec<ArnPattern>,
+}
+
+impl Resources {
+    fn compile(clause: &ResourceClause<'_>, variables: bool) -> Resources {
+        Resources {
+            negated: clause.negated,
+            patterns: clause
+                .values
+                .iter()
+                .map(|v| ArnPattern::resource(&v.node, variables))
+                .collect(),
+        }
+    }
+
+    /// Whether the element lets the resource through (`None`: an action without a resource,
+    /// which only the pattern `*` matches).
+    pub(crate) fn matches(&self, resource: Option<&str>, req: &Request) -> bool {
+        let any = self.patterns.iter().any(|p| match resource {
+            None => p.is_any(),
+            Some(r) => p.matches_resource(r, req.context()) == Some(true),
+        });
+        any != self.negated
+    }
+}
+
+/// How a resource-based policy's principal entry names the caller. The order is from weakest
+/// to strongest grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Grant {
+    /// The caller's account (an account ID or `:root` ARN): delegation to the account, whose
+    /// identity policies must also allow.
+    Account,
+    /// The role of which the caller is a session: identity policies need not allow, but the
+    /// permissions boundary and session policies still limit.
+    RoleArn,
+    /// The caller itself (user, role session, federated user, service, unique ID) or `*`.
+    Direct,
+}
+
+/// One principal entry, classified.
+#[derive(Clone, Debug, PartialEq)]
+enum PrincipalPattern {
+    Any,
+    Account(Box<str>),
+    /// A user ARN, session ARN or federated-user ARN: the caller's ARN must be equal.
+    Exact(Box<str>),
+    /// A role ARN: the role itself, or any session of it.
+    Role {
+        arn: Box<str>,
+        account: Box<str>,
+        name: Box<str>,
+    },
+    Service(Box<str>),
+    Federated(Box<str>),
+    UniqueId(Box<str>),
+    /// Something that names no caller Gatehouse knows (a canonical user, a malformed ARN).
+    Never,
+}
+
+impl PrincipalPattern {
+    fn compile(kind: PrincipalKind, text: &str) -> PrincipalPattern {
+        match kind {
+            PrincipalKind::Service => PrincipalPattern::Service(text.into()),
+            PrincipalKind::Federated => PrincipalPattern::Federated(text.into()),
+            PrincipalKind::CanonicalUser => PrincipalPattern::Never,
+            PrincipalKind::Aws => {
+                if text == "*" {
+                    return PrincipalPattern::Any;
+                }
+                if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+                    return PrincipalPattern::Account(text.into());
+                }
+                if !text.starts_with("arn:") {
+                    return PrincipalPattern::UniqueId(text.into());
+                }
+                let f: Vec<&str> = text.splitn(6, ':').collect();
+                match (f.get(2), f.get(4), f.get(5)) {
+                    (Some(&"iam"), Some(acct), Some(&"root")) => {
+                        PrincipalPattern::Account((*acct).into())
+                    }
+                    (Some(&"iam"), Some(acct), Some(res)) if res.starts_with("role/") => {
+                        PrincipalPattern::Role {
+                            arn: text.into(),
+                            account: (*acct).into(),
+                            name: res.rsplit('/').next().unwrap_or("").into(),
+                        }
+                    }
+                    (Some(&"iam"), Some(_), Some(res)) if res.starts_with("user/") => {
+                        PrincipalPattern::Exact(text.into())
+                    }
+                    (Some(&"sts"), Some(_), Some(res))
+                        if res.starts_with("assumed-role/") || res.starts_with("federated-user/") =>
+                    {
+                        PrincipalPattern::Exact(text.into())
+                    }
+                    _ => PrincipalPattern::Never,
+                }
+            }
+        }
+    }
+
+    fn grant(&self, req: &Request) -> Option<Grant> {
+        let p = req.principal();
+        let kind = p.kind();
+        match self {
+            PrincipalPattern::Any => Some(Grant::Direct),
+            PrincipalPattern::Account(a) => (kind != PrincipalType::Service
+                && kind != PrincipalType::Anonymous
+                && **a == *p.account())
+            .then_some(Grant::Account),
+            PrincipalPattern::Exact(arn) => (**arn == *p.arn()).then_some(Grant::Direct),
+            PrincipalPattern::Role { arn, account, name } => match kind {
+                PrincipalType::Role => (**arn == *p.arn()).then_some(Grant::Direct),
+                PrincipalType::AssumedRole => {
+                    let same = match p.role_arn() {
+                        Some(r) if r.contains(":role/") && r.matches('/').count() > 1 => {
+                            **arn == *r
+                        }
+                        _ => **account == *p.account() && **name == *p.name(),
+                    };
+                    same.then_some(Grant::RoleArn)
+                }
+                _ => None,
+            },
+            PrincipalPattern::Service(s) => {
+                (kind == PrincipalType::Service && **s == *p.name()).then_some(Grant::Direct)
+            }
+            PrincipalPattern::Federated(provider) => req
+                .context()
+                .get("aws:FederatedProvider")
+                .is_some_and(|v| v.as_slice().iter().any(|v| v.text() == &**provider))
+                .then_some(Grant::Direct),
+            PrincipalPattern::UniqueId(id) => {
+                (p.id() == Some(&**id)).then_some(Grant::Direct)
+            }
+            PrincipalPattern::Never => None,
+        }
+    }
+}
+
+/// `Principal` or `NotPrincipal`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Principals {
+    pub(crate) negated: bool,
+    entries: Vec<PrincipalPattern>,
+    pub(crate) texts: Vec<String>,
+}
+
+impl Principals {
+    fn compile(clause: &PrincipalClause<'_>) -> Principals {
+        let mut entries = Vec::new();
+        let mut texts = Vec::new();
+        match &clause.value.node {
+            Principal::Wildcard => {
+                entries.push(PrincipalPattern::Any);
+                texts.push("*".to_string());
+            }
+            Principal::Map(map) => {
+                for entry in map {
+                    for v in entry.values.iter() {
+                        entries.push(PrincipalPattern::compile(entry.kind.node, &v.node));
+                        texts.push(format!("{}:{}", entry.kind.node.as_str(), v.node));
+                    }
+                }
+            }
+        }
+        Principals {
+            negated: clause.negated,
+            entries,
+            texts,
+        }
+    }
+
+    /// The strongest grant among the entries that name the caller; for `NotPrincipal`, a
+    /// direct grant when no entry names it.
+    pub(crate) fn grant(&self, req: &Request) -> Option<Grant> {
+        let best = self.entries.iter().filter_map(|e| e.grant(req)).max();
+        if self.negated {
+            best.is_none().then_some(Grant::Direct)
+        } else {
+            best
+        }
+    }
+}
+
+/// A compiled statement.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CompiledStatement {
+    pub(crate) index: usize,
+    pub(crate) sid: Option<Box<str>>,
+    pub(crate) effect: Effect,
+    pub(crate) actions: Option<Actions>,
+    pub(crate) resources: Option<Resources>,
+    pub(crate) principal: Option<Principals>,
+    pub(crate) conditions: Box<[Test]>,
+    /// Whether a condition tests `aws:PrincipalArn` (which makes a `*` principal a direct
+    /// grant even to the strictest reading).
+    pub(crate) principal_arn_condition: bool,
+}
+
+impl CompiledStatement {
+    fn compile(index: usize, st: &Statement<'_>, version: Version) -> CompiledStatement {
+        let variables = version == Version::V2012_10_17;
+        let mut conditions = Vec::new();
+        if let Some(cond) = &st.condition {
+            for block in &cond.blocks {
+                // An unknown operator is accepted by AWS only with an empty block, which
+                // tests nothing.
+                if let OperatorName::Known(op) = block.operator.node {
+                    for entry in &block.entries {
+                        conditions.push(Test::compile(op, entry, variables));
+                    }
+                }
+            }
+        }
+        CompiledStatement {
+            index,
+            sid: st.sid.as_ref().map(|s| s.node.as_ref().into()),
+            effect: st.effect.node,
+            actions: st.action.as_ref().map(Actions::compile),
+            resources: st
+                .resource
+                .as_ref()
+                .map(|r| Resources::compile(r, variables)),
+            principal: st.principal.as_ref().map(Principals::compile),
+            principal_arn_condition: conditions
+                .iter()
+                .any(|t| t.key_lower() == "aws:principalarn"),
+            conditions: conditions.into_boxed_slice(),
+        }
+    }
+}
+
+/// A policy compiled for evaluation. Cheap to share between policy sets (`Arc`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompiledPolicy {
+    name: Box<str>,
+    version_id: Option<Box<str>>,
+    pub(crate) statements: Vec<CompiledStatement>,
+}
+
+impl CompiledPolicy {
+    /// Compiles a parsed policy. `name` and `version_id` identify it in explanations.
+    pub fn compile(name: &str, version_id: Option<&str>, policy: &Policy<'_>) -> CompiledPolicy {
+        let version = policy.effective_version();
+        CompiledPolicy {
+            name: name.into(),
+            version_id: version_id.map(Into::into),
+            statements: policy
+                .statements
+                .iter()
+                .enumerate()
+                .map(|(i, s)| CompiledStatement::compile(i, s, version))
+                .collect(),
+        }
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The policy version (`v3`), when known.
+    pub fn version_id(&self) -> Option<&str> {
+        self.version_id.as_deref()
+    }
+
+    /// The number of statements.
+    pub fn len(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// Whether the policy has no statements.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+}
+
+/// A statement of a policy set: (policy, statement) indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct StmtRef {
+    pub(crate) policy: u32,
+    pub(crate) statement: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ServiceBucket {
+    /// Statements that name the action exactly.
+    exact: Map<Box<str>, Vec<StmtRef>>,
+    /// Statements with a wildcard in the action name for this service.
+    wild: Vec<StmtRef>,
+}
+
+/// The candidates for one action: statements known to match it, and statements to check.
+pub(crate) struct Candidates<'s> {
+    pub(crate) exact: &'s [StmtRef],
+    pub(crate) check: [&'s [StmtRef]; 2],
+}
+
+/// The policies of one layer (or one level of an organization), with their statements
+/// indexed by action.
+#[derive(Clone, Debug, Default)]
+pub struct PolicySet {
+    policies: Vec<Arc<CompiledPolicy>>,
+    services: Map<Box<str>, ServiceBucket>,
+    /// `NotAction` statements and statements with a wildcard in the service prefix.
+    always: Vec<StmtRef>,
+    statements: usize,
+}
+
+impl PolicySet {
+    /// Indexes the policies.
+    pub fn new(policies: impl IntoIterator<Item = Arc<CompiledPolicy>>) -> PolicySet {
+        let mut set = PolicySet {
+            policies: policies.into_iter().collect(),
+            ..PolicySet::default()
+        };
+        for (pi, policy) in set.policies.iter().enumerate() {
+            for (si, st) in policy.statements.iter().enumerate() {
+                set.statements += 1;
+                let r = StmtRef {
+                    policy: u32::try_from(pi).unwrap_or(u32::MAX),
+                    statement: u32::try_from(si).unwrap_or(u32::MAX),
+                };
+                let Some(actions) = &st.actions else {
+                    continue; // No Action element: the statement applies to nothing.
+                };
+                let mut exact: Vec<(&str, &str)> = Vec::new();
+                let mut wild: Vec<&str> = Vec::new();
+                let mut always = actions.negated;
+                for p in &actions.patterns {
+                    match p.lower.split_once(':') {
+                        Some((svc, name)) if !svc.contains(['*', '?']) => {
+                            if name.contains(['*', '?']) {
+                                wild.push(svc);
+                            } else {
+                                exact.push((svc, name));
+                            }
+                        }
+                        // `*`, `s3*:Get`, or a malformed action: check it on every request.
+                        _ => always = true,
+                    }
+                }
+                if always {
+                    set.always.push(r);
+                    continue;
+                }
+                for svc in &wild {
+                    let bucket = set.services.entry((*svc).into()).or_default();
+                    if bucket.wild.last() != Some(&r) {
+                        bucket.wild.push(r);
+                    }
+                }
+                for (svc, name) in exact {
+                    if wild.contains(&svc) {
+                        continue; // the wildcard entry already makes it a candidate
+                    }
+                    let list = set
+                        .services
+                        .entry(svc.into())
+                        .or_default()
+                        .exact
+                        .entry(name.into())
+                        .or_default();
+                    if list.last() != Some(&r) {
+                        list.push(r);
+                    }
+                }
+            }
+        }
+        set
+    }
+
+    /// The policies, in order.
+    pub fn policies(&self) -> &[Arc<CompiledPolicy>] {
+        &self.policies
+    }
+
+    /// The number of statements in all policies.
+    pub fn statement_count(&self) -> usize {
+        self.statements
+    }
+
+    /// Whether the set has no policies.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    pub(crate) fn statement(&self, r: StmtRef) -> Option<(&CompiledPolicy, &CompiledStatement)> {
+        let p = self.policies.get(r.policy as usize)?;
+        Some((p, p.statements.get(r.statement as usize)?))
+    }
+
+    /// Every statement, unindexed (for explanations and the reference path).
+    pub(crate) fn all(&self) -> impl Iterator<Item = StmtRef> + '_ {
+        self.policies.iter().enumerate().flat_map(|(pi, p)| {
+            (0..p.statements.len()).map(move |si| StmtRef {
+                policy: u32::try_from(pi).unwrap_or(u32::MAX),
+                statement: u32::try_from(si).unwrap_or(u32::MAX),
+            })
+        })
+    }
+
+    /// The statements that may apply to a (lower-cased) action.
+    pub(crate) fn candidates(&self, action_lower: &str) -> Candidates<'_> {
+        let (svc, name) = action_lower.split_once(':').unwrap_or((action_lower, ""));
+        match self.services.get(svc) {
+            Some(b) => Candidates {
+                exact: b.exact.get(name).map_or(&[], Vec::as_slice),
+                check: [&b.wild, &self.always],
+            },
+            None => Candidates {
+                exact: &[],
+                check: [&[], &self.always],
+            },
+        }
+    }
+}
