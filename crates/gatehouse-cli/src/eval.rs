@@ -160,7 +160,11 @@ fn render(case: &Case, x: &Explanation) -> String {
         req.principal().arn(),
         req.action(),
         req.resource().unwrap_or("*"),
-        if req.resource_account().is_empty() { "-" } else { req.resource_account() }
+        if req.resource_account().is_empty() {
+            "-"
+        } else {
+            req.resource_account()
+        }
     );
     let _ = writeln!(s, "decision: {} ({})", x.decision.as_str(), x.summary);
     if !x.layers.is_empty() {
@@ -172,7 +176,11 @@ fn render(case: &Case, x: &Explanation) -> String {
                 l.layer.to_string(),
                 l.outcome,
                 l.policies,
-                if l.policies == 1 { "policy" } else { "policies" }
+                if l.policies == 1 {
+                    "policy"
+                } else {
+                    "policies"
+                }
             );
         }
     }
@@ -227,7 +235,11 @@ fn render(case: &Case, x: &Explanation) -> String {
         }
     }
     if !x.missing_context.is_empty() {
-        let _ = writeln!(s, "context keys the policies use that the request lacks: {}", x.missing_context.join(", "));
+        let _ = writeln!(
+            s,
+            "context keys the policies use that the request lacks: {}",
+            x.missing_context.join(", ")
+        );
     }
     s
 }

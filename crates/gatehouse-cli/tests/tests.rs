@@ -271,3 +271,122 @@ fn inline_size_message_names_the_entity() {
     );
     assert!(stdout(&o).contains("Maximum policy size of 2048 bytes exceeded for user alice"));
 }
+
+fn cases_dir() -> String {
+    format!(
+        "{}/../gatehouse-engine/tests/cases",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// The engine's decision-case corpus, run as users run it.
+#[test]
+fn decision_case_corpus_passes() {
+    let o = gatehouse(&["test", &cases_dir()], None);
+    let out = stdout(&o);
+    let last = out.lines().last().unwrap_or("");
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 300, "{last}");
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+}
+
+const CASE: &str = r#"{"name": "PassRole to another service",
+ "policies": {"identity": [{"file": "FULL"}]},
+ "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "iam:PassRole",
+             "resource": "arn:aws:iam::111122223333:role/r",
+             "context": {"iam:PassedToService": "ec2.amazonaws.com"}},
+ "expect": "Allow"}"#;
+
+#[test]
+fn eval_explains_an_implicit_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = write(
+        &dir,
+        "c.json",
+        CASE.replace("FULL", &corpus_file("AmazonQFullAccess.json"))
+            .as_bytes(),
+    );
+    let o = gatehouse(&["eval", &case], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("decision: ImplicitDeny (because no identity-based policy allows the iam:PassRole action)"), "{out}");
+    assert!(out.contains("(AllowPassRoleToAmazonQ) Allow: condition StringEquals iam:PassedToService: policy values [\"q.amazonaws.com\"], request values [\"ec2.amazonaws.com\"]"), "{out}");
+
+    let o = gatehouse(&["eval", "--format", "json", &case], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["decision"], "ImplicitDeny");
+    assert_eq!(v["near_misses"][0]["failed"]["element"], "Condition");
+    assert_eq!(v["near_misses"][0]["failed"]["key"], "iam:PassedToService");
+
+    // The same case through `gatehouse test`: a failure, explained, exit 1.
+    let o = gatehouse(&["test", &case], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("expected Allow, got ImplicitDeny"), "{out}");
+    assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
+}
+
+#[test]
+fn eval_reports_missing_context_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = CASE
+        .replace("FULL", &corpus_file("AmazonQFullAccess.json"))
+        .replace(
+            r#""context": {"iam:PassedToService": "ec2.amazonaws.com"}"#,
+            r#""context": {}"#,
+        );
+    let case = write(&dir, "c.json", case.as_bytes());
+    let o = gatehouse(&["eval", "--format", "json", &case], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["missing_context"],
+        serde_json::json!(["iam:PassedToService"])
+    );
+}
+
+#[test]
+fn eval_rejects_bad_cases_with_a_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_policy = r#"{"policies": {"identity": [{"name": "P", "document":
+  {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:List:Bucket", "Resource": "*"}}}]},
+ "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "s3:ListBucket"}}"#;
+    let case = write(&dir, "bad.json", bad_policy.as_bytes());
+    let o = gatehouse(&["eval", &case], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("bad.json:2:"), "{err}");
+    assert!(
+        err.contains("Actions/Condition can contain only one colon."),
+        "{err}"
+    );
+
+    for (text, needle) in [
+        ("{", "EOF while parsing"),
+        (
+            r#"{"policies": {}, "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "a:b"}}"#,
+            "at least one policy",
+        ),
+        (
+            r#"{"policies": {"identity": [{"document": {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}}]}, "request": {"principal": "bob", "action": "a:b"}}"#,
+            "cannot read principal",
+        ),
+        (
+            r#"{"policies": {"identity": [{"file": "missing.json"}]}, "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "a:b"}}"#,
+            "missing.json",
+        ),
+        (
+            r#"{"policies": {"identity": [{"document": {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}}]}, "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "a:b"}, "expect": "Maybe"}"#,
+            "expect must be",
+        ),
+        (
+            r#"{"policies": {"identity": []}, "request": {"principal": "arn:aws:iam::111122223333:user/dev", "action": "a:b"}, "extra": 1}"#,
+            "unknown field `extra`",
+        ),
+    ] {
+        let case = write(&dir, "bad.json", text.as_bytes());
+        let o = gatehouse(&["eval", &case], None);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        assert!(stderr(&o).contains(needle), "{text}: {}", stderr(&o));
+    }
+}

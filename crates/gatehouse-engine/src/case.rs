@@ -173,8 +173,8 @@ impl Case {
             return Err(err_at(None, "a case needs at least one policy".into()));
         }
         let r = &spec.request;
-        let mut principal = RequestPrincipal::parse(&r.principal)
-            .map_err(|e| err_at(None, e.to_string()))?;
+        let mut principal =
+            RequestPrincipal::parse(&r.principal).map_err(|e| err_at(None, e.to_string()))?;
         if let Some(id) = &r.principal_id {
             principal = principal.with_id(id);
         }
@@ -188,7 +188,11 @@ impl Case {
             context.put(key, values);
         }
         let mut request = Request::new(principal, &r.action, r.resource.as_deref(), context)
-            .with_principal_tags(r.principal_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .with_principal_tags(
+                r.principal_tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .with_boundary(boundary.is_some());
         if let Some(acct) = &r.resource_account {
             request = request.with_resource_account(acct);
@@ -240,9 +244,9 @@ fn context_values(v: &serde_json::Value) -> Option<Values> {
         }
     }
     match v {
-        serde_json::Value::Array(items) => {
-            Some(Values::Multi(items.iter().map(one).collect::<Option<Vec<_>>>()?))
-        }
+        serde_json::Value::Array(items) => Some(Values::Multi(
+            items.iter().map(one).collect::<Option<Vec<_>>>()?,
+        )),
         other => Some(Values::Single(one(other)?)),
     }
 }
@@ -255,7 +259,11 @@ struct Loader<'f, 'r> {
 }
 
 impl Loader<'_, '_> {
-    fn set(&mut self, specs: &[PolicySpec<'_>], kind: PolicyKind) -> Result<Option<PolicySet>, CaseError> {
+    fn set(
+        &mut self,
+        specs: &[PolicySpec<'_>],
+        kind: PolicyKind,
+    ) -> Result<Option<PolicySet>, CaseError> {
         if specs.is_empty() {
             return Ok(None);
         }
@@ -266,7 +274,11 @@ impl Loader<'_, '_> {
         Ok(Some(PolicySet::new(policies)))
     }
 
-    fn policy(&mut self, spec: &PolicySpec<'_>, kind: PolicyKind) -> Result<CompiledPolicy, CaseError> {
+    fn policy(
+        &mut self,
+        spec: &PolicySpec<'_>,
+        kind: PolicyKind,
+    ) -> Result<CompiledPolicy, CaseError> {
         self.count += 1;
         let kind = match (kind, spec.kind.as_deref()) {
             (PolicyKind::Resource, Some("trust")) => PolicyKind::Trust,
@@ -279,7 +291,8 @@ impl Loader<'_, '_> {
                 ));
             }
         };
-        let (doc_file, doc_text, base): (String, String, usize) = match (&spec.document, &spec.file) {
+        let (doc_file, doc_text, base): (String, String, usize) = match (&spec.document, &spec.file)
+        {
             (Some(raw), None) => {
                 let text = raw.get();
                 // The document's offset in the case file, for locations.
@@ -287,7 +300,8 @@ impl Loader<'_, '_> {
                 (self.file.to_string(), text.to_string(), base)
             }
             (None, Some(path)) => {
-                let text = (self.read)(path).map_err(|m| self.error(None, format!("{path}: {m}")))?;
+                let text =
+                    (self.read)(path).map_err(|m| self.error(None, format!("{path}: {m}")))?;
                 (path.clone(), text, 0)
             }
             _ => {
@@ -312,26 +326,35 @@ impl Loader<'_, '_> {
             } else {
                 (doc_file.clone(), doc_text.as_str())
             };
-            let at = LineIndex::new(full).locate(offset.saturating_add(u32::try_from(base).unwrap_or(0)));
+            let at = LineIndex::new(full)
+                .locate(offset.saturating_add(u32::try_from(base).unwrap_or(0)));
             CaseError {
                 file,
                 location: Some((at.line, at.column)),
                 message,
             }
         };
-        if let Err(diags) = validate(&doc_text, &ValidateOptions::new(kind, Mode::Provider)) {
-            if let Some(d) = diags.first() {
-                return Err(located(
-                    d.span.start,
-                    format!("policy {name:?} is not a valid {} policy: {}", kind.name(), d.message),
-                ));
-            }
+        if let Err(diags) = validate(&doc_text, &ValidateOptions::new(kind, Mode::Provider))
+            && let Some(d) = diags.first()
+        {
+            return Err(located(
+                d.span.start,
+                format!(
+                    "policy {name:?} is not a valid {} policy: {}",
+                    kind.name(),
+                    d.message
+                ),
+            ));
         }
         let policy = parse_policy(&doc_text).map_err(|errors| match errors.first() {
             Some(e) => located(e.span.start, format!("policy {name:?}: {}", e.kind)),
             None => located(0, format!("policy {name:?} cannot be read")),
         })?;
-        Ok(CompiledPolicy::compile(&name, spec.version.as_deref(), &policy))
+        Ok(CompiledPolicy::compile(
+            &name,
+            spec.version.as_deref(),
+            &policy,
+        ))
     }
 
     fn error(&self, offset: Option<usize>, message: String) -> CaseError {

@@ -160,7 +160,8 @@ impl PrincipalPattern {
                         PrincipalPattern::Exact(text.into())
                     }
                     (Some(&"sts"), Some(_), Some(res))
-                        if res.starts_with("assumed-role/") || res.starts_with("federated-user/") =>
+                        if res.starts_with("assumed-role/")
+                            || res.starts_with("federated-user/") =>
                     {
                         PrincipalPattern::Exact(text.into())
                     }
@@ -201,9 +202,7 @@ impl PrincipalPattern {
                 .get("aws:FederatedProvider")
                 .is_some_and(|v| v.as_slice().iter().any(|v| v.text() == &**provider))
                 .then_some(Grant::Direct),
-            PrincipalPattern::UniqueId(id) => {
-                (p.id() == Some(&**id)).then_some(Grant::Direct)
-            }
+            PrincipalPattern::UniqueId(id) => (p.id() == Some(&**id)).then_some(Grant::Direct),
             PrincipalPattern::Never => None,
         }
     }

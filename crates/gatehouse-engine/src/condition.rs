@@ -72,13 +72,20 @@ pub(crate) struct Test {
 impl Test {
     /// Compiles one key of an operator block. `variables` says whether the policy's version
     /// allows policy variables.
-    pub(crate) fn compile(op: ConditionOperator, entry: &ConditionEntry<'_>, variables: bool) -> Test {
+    pub(crate) fn compile(
+        op: ConditionOperator,
+        entry: &ConditionEntry<'_>,
+        variables: bool,
+    ) -> Test {
         use BaseOperator as B;
         let texts: Vec<&str> = entry.values.iter().map(|v| v.node.as_text()).collect();
         let base = op.base;
         let string_vars = variables;
         let pats = |w: Wildcards| -> Vec<Pattern> {
-            texts.iter().map(|t| Pattern::compile(t, string_vars, w)).collect()
+            texts
+                .iter()
+                .map(|t| Pattern::compile(t, string_vars, w))
+                .collect()
         };
         let operands = match base.family() {
             Family::String => match base {
@@ -156,7 +163,7 @@ impl Test {
                 None => true,
                 Some(v) => v.as_slice().is_empty(),
             };
-            return expect.iter().any(|e| *e == Some(absent));
+            return expect.contains(&Some(absent));
         }
         let negated = self.op.base.is_negated();
         let Some(values) = values else {
@@ -173,9 +180,7 @@ impl Test {
             // value matches; the negated one when none does.
             None => xs.iter().any(|x| self.positive(x, ctx)) != negated,
             Some(SetQualifier::ForAnyValue) => xs.iter().any(|x| self.positive(x, ctx) != negated),
-            Some(SetQualifier::ForAllValues) => {
-                xs.iter().all(|x| self.positive(x, ctx) != negated)
-            }
+            Some(SetQualifier::ForAllValues) => xs.iter().all(|x| self.positive(x, ctx) != negated),
         }
     }
 
@@ -195,9 +200,12 @@ impl Test {
             Operands::Date(ps, cmp) => x
                 .date()
                 .is_some_and(|d| ps.iter().flatten().any(|p| cmp.holds(d, *p))),
-            Operands::Bool(ps) => x.boolean().is_some_and(|b| ps.iter().any(|p| *p == Some(b))),
-            Operands::Binary(ps) => decode_base64(text)
-                .is_some_and(|bytes| ps.iter().flatten().any(|p| *p == bytes)),
+            Operands::Bool(ps) => x.boolean().is_some_and(|b| ps.contains(&Some(b))),
+            // The policy value is base64; the request carries the bytes themselves.
+            Operands::Binary(ps) => ps
+                .iter()
+                .zip(self.texts.iter())
+                .any(|(p, t)| p.as_deref() == Some(text.as_bytes()) || **t == *text),
             Operands::Ip(ps) => x
                 .ip()
                 .is_some_and(|ip| ps.iter().flatten().any(|net| net.contains(&ip))),

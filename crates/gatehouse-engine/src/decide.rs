@@ -142,7 +142,9 @@ impl Reason {
             Reason::ExplicitDeny(k) => {
                 format!("with an explicit deny in {} {}", article(k), k.aws_name())
             }
-            Reason::NotAllowed(k) => format!("because no {} allows the {action} action", k.aws_name()),
+            Reason::NotAllowed(k) => {
+                format!("because no {} allows the {action} action", k.aws_name())
+            }
             Reason::Allowed(k) => format!("allowed by {} {}", article(k), k.aws_name()),
             Reason::RootUser => "allowed: the account's root user".to_string(),
         }
@@ -326,11 +328,17 @@ pub(crate) fn decide_with(
             Some((LayerId { kind, level }, r)),
         )
     };
-    // Organization levels: any deny, and the first level that does not allow.
+    // Organization levels: any deny, and the first SCP level that does not allow. RCPs only
+    // deny: AWS attaches RCPFullAWSAccess to every level and it cannot be detached, so every
+    // RCP level always has an applicable Allow.
     let mut org_gap: Option<LayerKind> = None;
     let orgs = [
         (LayerKind::Scp, layers.scp, scps_apply(req)),
-        (LayerKind::Rcp, layers.rcp, !req.principal().is_service_linked_role()),
+        (
+            LayerKind::Rcp,
+            layers.rcp,
+            !req.principal().is_service_linked_role(),
+        ),
     ];
     for (kind, levels, applies) in orgs {
         if !applies {
@@ -342,7 +350,7 @@ pub(crate) fn decide_with(
             if let Some(r) = h.deny {
                 return deny(kind, level, r);
             }
-            if h.allow.is_none() && org_gap.is_none() {
+            if kind == LayerKind::Scp && h.allow.is_none() && org_gap.is_none() {
                 org_gap = Some(kind);
             }
         }
@@ -366,11 +374,12 @@ pub(crate) fn decide_with(
         return (ImplicitDeny, Reason::NotAllowed(kind), None);
     }
     let not_allowed = |kind| (ImplicitDeny, Reason::NotAllowed(kind), None);
-    let allowed_by = |kind: LayerKind, r: StmtRef| {
-        (Allow, Reason::Allowed(kind), Some((LayerId::of(kind), r)))
-    };
+    let allowed_by =
+        |kind: LayerKind, r: StmtRef| (Allow, Reason::Allowed(kind), Some((LayerId::of(kind), r)));
     // The resource policy's strongest applicable grant.
-    let rbp = resource.and_then(|h| h.allow).and_then(|(r, g)| g.map(|g| (r, g)));
+    let rbp = resource
+        .and_then(|h| h.allow)
+        .and_then(|(r, g)| g.map(|g| (r, g)));
     let identity_allow = identity.and_then(|h| h.allow).map(|(r, _)| r);
     let principal = req.principal();
     let kind = principal.kind();

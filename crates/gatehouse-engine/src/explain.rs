@@ -246,7 +246,11 @@ fn report(
     let failed = match result {
         Ok(_) | Err(Miss::Action) => None,
         Err(Miss::Resource) => st.resources.as_ref().map(|res| Failure::Resource {
-            clause: if res.negated { "NotResource" } else { "Resource" },
+            clause: if res.negated {
+                "NotResource"
+            } else {
+                "Resource"
+            },
             requested: req.resource().unwrap_or("*").to_string(),
             patterns: res
                 .patterns
@@ -259,7 +263,11 @@ fn report(
                 .collect(),
         }),
         Err(Miss::Principal) => st.principal.as_ref().map(|p| Failure::Principal {
-            clause: if p.negated { "NotPrincipal" } else { "Principal" },
+            clause: if p.negated {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            },
             caller: req.principal().arn().to_string(),
             entries: p.texts.clone(),
         }),

@@ -60,6 +60,7 @@ pub(crate) struct Pattern {
 }
 
 /// The variables a pattern refers to, as they resolve for one request.
+#[allow(clippy::large_enum_variant)] // Lives on the stack for one match; never stored.
 enum Resolved<'a> {
     /// Every variable has a value (or a default).
     Atoms(SmallVec<[Atom<'a>; 8]>),
@@ -237,21 +238,20 @@ fn tokenize(text: &str, variables: bool, wildcards: Wildcards) -> Vec<Tok> {
     };
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if variables && rest.starts_with("${") {
-            if let Some(end) = rest.find('}') {
-                let inner = rest.get(2..end).unwrap_or("");
-                if let Some(tok) = read_variable(inner) {
-                    match tok {
-                        Tok::Lit(l) => lit.extend_from_slice(&l),
-                        other => {
-                            flush(&mut lit, &mut toks);
-                            toks.push(other);
-                        }
-                    }
-                    rest = rest.get(end + 1..).unwrap_or("");
-                    continue;
+        if variables
+            && rest.starts_with("${")
+            && let Some(end) = rest.find('}')
+            && let Some(tok) = read_variable(rest.get(2..end).unwrap_or(""))
+        {
+            match tok {
+                Tok::Lit(l) => lit.extend_from_slice(&l),
+                other => {
+                    flush(&mut lit, &mut toks);
+                    toks.push(other);
                 }
             }
+            rest = rest.get(end + 1..).unwrap_or("");
+            continue;
         }
         match (c, wildcards) {
             ('*', Wildcards::Yes) => {
@@ -384,7 +384,11 @@ impl ArnPattern {
         let mut i = 0;
         while let Some(part) = parts.next() {
             let last = parts.peek().is_none();
-            fields.push(Pattern::compile(part, variables && i == 5 && last, Wildcards::Yes));
+            fields.push(Pattern::compile(
+                part,
+                variables && i == 5 && last,
+                Wildcards::Yes,
+            ));
             i += 1;
         }
         ArnPattern {
@@ -427,7 +431,11 @@ impl ArnPattern {
         ArnPattern {
             text: text.into(),
             whole: Pattern::compile(text, variables, Wildcards::Yes),
-            fields: fields.into_iter().map(merge_lits).map(Pattern::from_toks).collect(),
+            fields: fields
+                .into_iter()
+                .map(merge_lits)
+                .map(Pattern::from_toks)
+                .collect(),
         }
     }
 
@@ -578,11 +586,26 @@ mod tests {
 
     #[test]
     fn resources_field_wise() {
-        assert!(res("arn:aws:s3:::B/*/test/*", "arn:aws:s3:::B/1/2/test/3/object.jpg"));
-        assert!(res("arn:aws:s3:::B/*/test/*", "arn:aws:s3:::B//test/object.jpg"));
-        assert!(!res("arn:aws:s3:::B/*/test/*", "arn:aws:s3:::B/test/object.jpg"));
-        assert!(res("arn:aws:logs:*:*:*", "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"));
-        assert!(res("arn:aws:ec2:*", "arn:aws:ec2:us-east-1:111122223333:instance/i-1"));
+        assert!(res(
+            "arn:aws:s3:::B/*/test/*",
+            "arn:aws:s3:::B/1/2/test/3/object.jpg"
+        ));
+        assert!(res(
+            "arn:aws:s3:::B/*/test/*",
+            "arn:aws:s3:::B//test/object.jpg"
+        ));
+        assert!(!res(
+            "arn:aws:s3:::B/*/test/*",
+            "arn:aws:s3:::B/test/object.jpg"
+        ));
+        assert!(res(
+            "arn:aws:logs:*:*:*",
+            "arn:aws:logs:us-east-1:1:log-group:g:log-stream:s"
+        ));
+        assert!(res(
+            "arn:aws:ec2:*",
+            "arn:aws:ec2:us-east-1:111122223333:instance/i-1"
+        ));
         assert!(!res(
             "arn:aws:ec2:us-*-1:111122223333:instance/*",
             "arn:aws:ec2:us-east:x-1:111122223333:instance/i"

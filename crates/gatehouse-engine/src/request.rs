@@ -40,7 +40,10 @@ impl PrincipalType {
 
     /// Whether the principal is a temporary session (session policies apply to it).
     pub fn is_session(self) -> bool {
-        matches!(self, PrincipalType::AssumedRole | PrincipalType::FederatedUser)
+        matches!(
+            self,
+            PrincipalType::AssumedRole | PrincipalType::FederatedUser
+        )
     }
 }
 
@@ -90,18 +93,16 @@ impl RequestPrincipal {
     pub fn parse(text: &str) -> Result<RequestPrincipal, PrincipalError> {
         let err = || PrincipalError { text: text.into() };
         let t = text.trim();
-        let base = |kind, arn: &str, partition: &str, account: &str, name: &str| {
-            RequestPrincipal {
-                kind,
-                arn: arn.into(),
-                partition: partition.into(),
-                account: account.into(),
-                name: name.into(),
-                session: "".into(),
-                role_arn: None,
-                path: "/".into(),
-                id: None,
-            }
+        let base = |kind, arn: &str, partition: &str, account: &str, name: &str| RequestPrincipal {
+            kind,
+            arn: arn.into(),
+            partition: partition.into(),
+            account: account.into(),
+            name: name.into(),
+            session: "".into(),
+            role_arn: None,
+            path: "/".into(),
+            id: None,
         };
         if t == "*" || t.eq_ignore_ascii_case("anonymous") {
             return Ok(base(PrincipalType::Anonymous, "anonymous", "aws", "", ""));
@@ -121,9 +122,7 @@ impl RequestPrincipal {
             fields.next().ok_or_else(err)?,
             fields.next().ok_or_else(err)?,
         );
-        if !region.is_empty()
-            || account.len() != 12
-            || !account.bytes().all(|b| b.is_ascii_digit())
+        if !region.is_empty() || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit())
         {
             return Err(err());
         }
@@ -250,7 +249,15 @@ impl RequestPrincipal {
             PrincipalType::Root => Some(self.account.to_string()),
             PrincipalType::Anonymous => Some("anonymous".into()),
             PrincipalType::FederatedUser => Some(format!("{}:{}", self.account, self.name)),
-            PrincipalType::AssumedRole => self.id.as_ref().map(|id| format!("{id}:{}", self.session)),
+            // The role's unique ID and the session name; an ID that already has the session
+            // (`AROA...:name`) is taken as the whole `aws:userid`.
+            PrincipalType::AssumedRole => self.id.as_ref().map(|id| {
+                if id.contains(':') {
+                    id.to_string()
+                } else {
+                    format!("{id}:{}", self.session)
+                }
+            }),
             PrincipalType::User | PrincipalType::Role => self.id.as_ref().map(|id| id.to_string()),
             PrincipalType::Service => None,
         }
@@ -306,7 +313,10 @@ impl Context {
         key: &str,
         values: impl IntoIterator<Item = V>,
     ) -> &mut Context {
-        self.put(key, Values::Multi(values.into_iter().map(Into::into).collect()))
+        self.put(
+            key,
+            Values::Multi(values.into_iter().map(Into::into).collect()),
+        )
     }
 
     /// Sets a key to the given values.
@@ -372,7 +382,7 @@ impl Request {
         let resource = resource.filter(|r| *r != "*").map(Box::<str>::from);
         let resource_account = resource
             .as_deref()
-            .and_then(|r| r.splitn(6, ':').nth(4))
+            .and_then(|r| r.split(':').nth(4))
             .filter(|a| !a.is_empty())
             .unwrap_or(principal.account())
             .into();
@@ -440,7 +450,10 @@ impl Request {
         if p.kind() == PrincipalType::Service {
             derived.push(("aws:PrincipalServiceName", p.name().to_string()));
         }
-        derived.push(("aws:PrincipalIsAWSService", (p.kind() == PrincipalType::Service).to_string()));
+        derived.push((
+            "aws:PrincipalIsAWSService",
+            (p.kind() == PrincipalType::Service).to_string(),
+        ));
         if !self.resource_account.is_empty() {
             derived.push(("aws:ResourceAccount", self.resource_account.to_string()));
         }
@@ -489,7 +502,10 @@ impl Request {
     pub fn is_cross_account(&self) -> bool {
         match self.principal.kind() {
             PrincipalType::Service | PrincipalType::Anonymous => false,
-            _ => !self.resource_account.is_empty() && *self.resource_account != *self.principal.account(),
+            _ => {
+                !self.resource_account.is_empty()
+                    && *self.resource_account != *self.principal.account()
+            }
         }
     }
 }
@@ -501,7 +517,10 @@ mod tests {
     #[test]
     fn principals_read_from_arns() {
         let u = RequestPrincipal::parse("arn:aws:iam::111122223333:user/team/dev").unwrap();
-        assert_eq!((u.kind(), u.name(), &*u.path), (PrincipalType::User, "dev", "/team/"));
+        assert_eq!(
+            (u.kind(), u.name(), &*u.path),
+            (PrincipalType::User, "dev", "/team/")
+        );
         let s = RequestPrincipal::parse("arn:aws:sts::111122223333:assumed-role/R/s1").unwrap();
         assert_eq!(s.principal_arn(), Some("arn:aws:iam::111122223333:role/R"));
         let slr = RequestPrincipal::parse(
@@ -523,7 +542,11 @@ mod tests {
             .unwrap()
             .with_id("AIDAEXAMPLE");
         let r = Request::new(p, "q:SendMessage", None, Context::new());
-        let get = |k: &str| r.context().get(k).map(|v| v.as_slice()[0].text().to_string());
+        let get = |k: &str| {
+            r.context()
+                .get(k)
+                .map(|v| v.as_slice()[0].text().to_string())
+        };
         assert_eq!(get("AWS:USERNAME").as_deref(), Some("dev"));
         assert_eq!(get("aws:userid").as_deref(), Some("AIDAEXAMPLE"));
         assert_eq!(get("aws:PrincipalType").as_deref(), Some("User"));

@@ -90,8 +90,7 @@ pub fn parse_date(text: &str) -> Option<Instant> {
             };
             second = two_digits(whole)?;
             if let Some(frac) = frac {
-                if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit())
-                {
+                if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
                 let digits: i32 = frac.parse().ok()?;

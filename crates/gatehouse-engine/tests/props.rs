@@ -87,7 +87,11 @@ const CONDITIONS: &[(&str, &str, &[&str])] = &[
     ("Bool", "b1", &["true", "false"]),
     ("Null", "k1", &["true", "false"]),
     ("Null", "k2", &["true"]),
-    ("IpAddress", "aws:SourceIp", &["10.0.0.0/8", "2001:db8::/32"]),
+    (
+        "IpAddress",
+        "aws:SourceIp",
+        &["10.0.0.0/8", "2001:db8::/32"],
+    ),
     ("NotIpAddress", "aws:SourceIp", &["10.1.0.0/16"]),
 ];
 const STRING_VALUES: &[&str] = &["a", "b", "A", "ab", "xb", "dev", ""];
@@ -108,8 +112,10 @@ fn condition_block() -> impl Strategy<Value = (String, String, Vec<String>)> {
                     name.push_str("IfExists");
                 }
             }
-            let mut values: Vec<String> =
-                picks.iter().map(|&p| pool[p % pool.len()].to_string()).collect();
+            let mut values: Vec<String> = picks
+                .iter()
+                .map(|&p| pool[p % pool.len()].to_string())
+                .collect();
             values.dedup();
             (name, key.to_string(), values)
         })
@@ -136,25 +142,27 @@ fn statement(with_principal: bool) -> impl Strategy<Value = GenStatement> {
         prop::sample::select(POLICY_PRINCIPALS),
         prop::collection::vec(condition_block(), 0..3),
     )
-        .prop_map(move |(allow, not_action, actions, not_resource, resources, p, conditions)| {
-            // One test per operator and key, as the JSON object keeps it (the last one wins).
-            let mut unique: Vec<(String, String, Vec<String>)> = Vec::new();
-            for c in conditions.into_iter().rev() {
-                if !unique.iter().any(|u| u.0 == c.0 && u.1 == c.1) {
-                    unique.push(c);
+        .prop_map(
+            move |(allow, not_action, actions, not_resource, resources, p, conditions)| {
+                // One test per operator and key, as the JSON object keeps it (the last one wins).
+                let mut unique: Vec<(String, String, Vec<String>)> = Vec::new();
+                for c in conditions.into_iter().rev() {
+                    if !unique.iter().any(|u| u.0 == c.0 && u.1 == c.1) {
+                        unique.push(c);
+                    }
                 }
-            }
-            let conditions = unique;
-            GenStatement {
-                allow,
-                not_action,
-                actions,
-                not_resource,
-                resources,
-                principal: with_principal.then_some(p),
-                conditions,
-            }
-        })
+                let conditions = unique;
+                GenStatement {
+                    allow,
+                    not_action,
+                    actions,
+                    not_resource,
+                    resources,
+                    principal: with_principal.then_some(p),
+                    conditions,
+                }
+            },
+        )
 }
 
 fn to_json(statements: &[GenStatement]) -> String {
@@ -162,13 +170,21 @@ fn to_json(statements: &[GenStatement]) -> String {
         .iter()
         .map(|s| {
             let mut o = serde_json::Map::new();
-            o.insert("Effect".into(), json!(if s.allow { "Allow" } else { "Deny" }));
+            o.insert(
+                "Effect".into(),
+                json!(if s.allow { "Allow" } else { "Deny" }),
+            );
             o.insert(
                 if s.not_action { "NotAction" } else { "Action" }.into(),
                 json!(s.actions),
             );
             o.insert(
-                if s.not_resource { "NotResource" } else { "Resource" }.into(),
+                if s.not_resource {
+                    "NotResource"
+                } else {
+                    "Resource"
+                }
+                .into(),
                 json!(s.resources),
             );
             if let Some(p) = s.principal {
@@ -216,18 +232,20 @@ fn request() -> impl Strategy<Value = GenRequest> {
         key_value(&["true", "false", "TRUE"]),
         key_value(&["10.1.2.3", "192.168.0.1", "2001:db8::7"]),
     )
-        .prop_map(|(principal, action, resource, k1, k2, n1, b1, ip)| GenRequest {
-            principal,
-            action,
-            resource,
-            context: vec![
-                ("k1", k1),
-                ("K2", k2),
-                ("n1", n1),
-                ("b1", b1),
-                ("aws:SourceIp", ip),
-            ],
-        })
+        .prop_map(
+            |(principal, action, resource, k1, k2, n1, b1, ip)| GenRequest {
+                principal,
+                action,
+                resource,
+                context: vec![
+                    ("k1", k1),
+                    ("K2", k2),
+                    ("n1", n1),
+                    ("b1", b1),
+                    ("aws:SourceIp", ip),
+                ],
+            },
+        )
 }
 
 fn build_request(r: &GenRequest, has_boundary: bool) -> Request {
@@ -290,7 +308,7 @@ fn glob(p: &str, t: &str) -> bool {
 }
 
 /// The request's values for a key: absent, or a list.
-fn values<'r>(r: &'r GenRequest, key: &str) -> Option<Vec<String>> {
+fn values(r: &GenRequest, key: &str) -> Option<Vec<String>> {
     if key.eq_ignore_ascii_case("aws:username") {
         return r
             .principal
@@ -326,7 +344,11 @@ fn ref_resource(pattern: &str, r: &GenRequest) -> bool {
                 None => return false,
             }
         }
-        let text = if i + 1 == pf.len() { rf[i..].join(":") } else { rf[i].to_string() };
+        let text = if i + 1 == pf.len() {
+            rf[i..].join(":")
+        } else {
+            rf[i].to_string()
+        };
         if !glob(&f, &text) {
             return false;
         }
@@ -338,7 +360,9 @@ fn ref_condition(op: &str, key: &str, policy: &[String], r: &GenRequest) -> bool
     let vals = values(r, key);
     if op == "Null" {
         let absent = vals.as_ref().is_none_or(|v| v.is_empty());
-        return policy.iter().any(|p| p == if absent { "true" } else { "false" });
+        return policy
+            .iter()
+            .any(|p| p == if absent { "true" } else { "false" });
     }
     let (qual, rest) = if let Some(x) = op.strip_prefix("ForAnyValue:") {
         (1, x)
@@ -353,7 +377,11 @@ fn ref_condition(op: &str, key: &str, policy: &[String], r: &GenRequest) -> bool
     };
     let negated = base.contains("Not");
     let Some(xs) = vals else {
-        return if if_exists { true } else { [negated, false, true][qual] };
+        return if if_exists {
+            true
+        } else {
+            [negated, false, true][qual]
+        };
     };
     // Policy values with an unresolvable variable drop out.
     let policy: Vec<String> = policy
@@ -377,7 +405,8 @@ fn ref_condition(op: &str, key: &str, policy: &[String], r: &GenRequest) -> bool
             "Bool" => x.eq_ignore_ascii_case(p),
             "IpAddress" | "NotIpAddress" => {
                 let net: ipnet::IpNet = p.parse().unwrap();
-                x.parse::<std::net::IpAddr>().is_ok_and(|ip| net.contains(&ip))
+                x.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| net.contains(&ip))
             }
             other => panic!("reference has no {other}"),
         }
@@ -396,8 +425,7 @@ fn ref_applies(s: &GenStatement, r: &GenRequest) -> bool {
     let resource = s.resources.iter().any(|p| ref_resource(p, r)) != s.not_resource;
     action
         && resource
-        && s
-            .conditions
+        && s.conditions
             .iter()
             .all(|(op, key, vals)| ref_condition(op, key, vals, r))
 }
@@ -441,14 +469,16 @@ fn layers() -> impl Strategy<Value = GenLayers> {
         prop::option::of(prop::collection::vec(statement(false), 1..3)),
         prop::collection::vec(prop::collection::vec(statement(false), 1..3), 0..3),
     )
-        .prop_map(|(identity, resource, trust, boundary, session, scp)| GenLayers {
-            identity,
-            resource,
-            trust,
-            boundary,
-            session,
-            scp,
-        })
+        .prop_map(
+            |(identity, resource, trust, boundary, session, scp)| GenLayers {
+                identity,
+                resource,
+                trust,
+                boundary,
+                session,
+                scp,
+            },
+        )
 }
 
 struct Built {
@@ -464,11 +494,24 @@ impl Built {
     fn new(g: &GenLayers) -> Built {
         Built {
             identity: set_of(&g.identity, "id"),
-            resource: g.resource.as_ref().map(|r| set_of(std::slice::from_ref(r), "res")),
+            resource: g
+                .resource
+                .as_ref()
+                .map(|r| set_of(std::slice::from_ref(r), "res")),
             trust: g.trust,
-            boundary: g.boundary.as_ref().map(|b| set_of(std::slice::from_ref(b), "pb")),
-            session: g.session.as_ref().map(|s| set_of(std::slice::from_ref(s), "sess")),
-            scp: g.scp.iter().map(|l| set_of(std::slice::from_ref(l), "scp")).collect(),
+            boundary: g
+                .boundary
+                .as_ref()
+                .map(|b| set_of(std::slice::from_ref(b), "pb")),
+            session: g
+                .session
+                .as_ref()
+                .map(|s| set_of(std::slice::from_ref(s), "sess")),
+            scp: g
+                .scp
+                .iter()
+                .map(|l| set_of(std::slice::from_ref(l), "scp"))
+                .collect(),
         }
     }
 
@@ -573,7 +616,6 @@ fn multivalued_values_are_read_as_given() {
     assert!(matches!(ctx.get("AWS:TAGKEYS"), Some(Values::Multi(v)) if v.len() == 2));
 }
 
-
 /// The generators reach every outcome often, so the properties above test something.
 #[test]
 fn generated_cases_reach_every_decision() {
@@ -586,8 +628,15 @@ fn generated_cases_reach_every_decision() {
         let r = request().new_tree(&mut runner).unwrap().current();
         *counts.entry(reference(&policies, &r)).or_insert(0usize) += 1;
     }
-    for kind in [DecisionKind::Allow, DecisionKind::ExplicitDeny, DecisionKind::ImplicitDeny] {
+    for kind in [
+        DecisionKind::Allow,
+        DecisionKind::ExplicitDeny,
+        DecisionKind::ImplicitDeny,
+    ] {
         let n = counts.get(&kind).copied().unwrap_or(0);
-        assert!(n >= 200, "{kind:?} reached only {n} times of 2000: {counts:?}");
+        assert!(
+            n >= 200,
+            "{kind:?} reached only {n} times of 2000: {counts:?}"
+        );
     }
 }
