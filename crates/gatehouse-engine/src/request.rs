@@ -367,6 +367,8 @@ pub struct Request {
     resource_account: Box<str>,
     context: Context,
     principal_has_boundary: bool,
+    /// Whether the caller's context gave `aws:ResourceAccount` (else it is derived).
+    resource_account_given: bool,
 }
 
 impl Request {
@@ -392,6 +394,7 @@ impl Request {
             resource,
             resource_account,
             principal,
+            resource_account_given: context.contains("aws:ResourceAccount"),
             context,
             principal_has_boundary: false,
         };
@@ -402,7 +405,7 @@ impl Request {
     /// Sets the account that owns the resource.
     pub fn with_resource_account(mut self, account: &str) -> Request {
         self.resource_account = account.into();
-        if !self.context.contains("aws:ResourceAccount") {
+        if !self.resource_account_given {
             self.context.set("aws:ResourceAccount", account);
         }
         self
@@ -551,5 +554,9 @@ mod tests {
         assert_eq!(get("aws:userid").as_deref(), Some("AIDAEXAMPLE"));
         assert_eq!(get("aws:PrincipalType").as_deref(), Some("User"));
         assert_eq!(get("aws:ResourceAccount").as_deref(), Some("111122223333"));
+        let r = r.with_resource_account("444455556666");
+        let get = |k: &str| r.context().get(k).map(|v| v.as_slice()[0].text().to_string());
+        assert_eq!(get("aws:ResourceAccount").as_deref(), Some("444455556666"));
+        assert!(r.is_cross_account());
     }
 }
