@@ -53,6 +53,16 @@ impl Actions {
         }
     }
 
+    /// Whether any of the patterns at these positions matches the (lower-cased) action.
+    pub(crate) fn any_at(&self, positions: &[u32], action_lower: &str) -> bool {
+        let ctx = crate::request::Context::new();
+        positions.iter().any(|&i| {
+            self.patterns
+                .get(i as usize)
+                .is_some_and(|p| p.pattern.matches(action_lower, &ctx) == Some(true))
+        })
+    }
+
     /// Whether the element lets the (lower-cased) action through.
     pub(crate) fn matches(&self, action_lower: &str) -> bool {
         let ctx = crate::request::Context::new();
@@ -353,18 +363,28 @@ pub(crate) struct StmtRef {
     pub(crate) statement: u32,
 }
 
+/// A statement with a wildcard action for one service, with the positions of its patterns for
+/// that service: only those can match an action of the service, so only those are tried.
+#[derive(Clone, Debug)]
+pub(crate) struct WildEntry {
+    pub(crate) stmt: StmtRef,
+    pub(crate) patterns: Box<[u32]>,
+}
+
 #[derive(Clone, Debug, Default)]
 struct ServiceBucket {
     /// Statements that name the action exactly.
     exact: Map<Box<str>, Vec<StmtRef>>,
-    /// Statements with a wildcard in the action name for this service.
-    wild: Vec<StmtRef>,
+    /// Statements with a wildcard in an action name of this service.
+    wild: Vec<WildEntry>,
 }
 
-/// The candidates for one action: statements known to match it, and statements to check.
+/// The candidates for one action: statements known to match it, statements whose patterns for
+/// the action's service must be tried, and statements to check in full.
 pub(crate) struct Candidates<'s> {
     pub(crate) exact: &'s [StmtRef],
-    pub(crate) check: [&'s [StmtRef]; 2],
+    pub(crate) wild: &'s [WildEntry],
+    pub(crate) always: &'s [StmtRef],
 }
 
 /// The policies of one layer (or one level of an organization), with their statements
@@ -402,7 +422,9 @@ impl PolicySet {
                     match p.lower.split_once(':') {
                         Some((svc, name)) if !svc.contains(['*', '?']) => {
                             if name.contains(['*', '?']) {
-                                wild.push(svc);
+                                if !wild.contains(&svc) {
+                                    wild.push(svc);
+                                }
                             } else {
                                 exact.push((svc, name));
                             }
@@ -416,10 +438,18 @@ impl PolicySet {
                     continue;
                 }
                 for svc in &wild {
-                    let bucket = set.services.entry((*svc).into()).or_default();
-                    if bucket.wild.last() != Some(&r) {
-                        bucket.wild.push(r);
-                    }
+                    let patterns = actions
+                        .patterns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| p.lower.split_once(':').is_some_and(|(s, _)| s == *svc))
+                        .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+                        .collect();
+                    set.services
+                        .entry((*svc).into())
+                        .or_default()
+                        .wild
+                        .push(WildEntry { stmt: r, patterns });
                 }
                 for (svc, name) in exact {
                     if wild.contains(&svc) {
@@ -477,11 +507,13 @@ impl PolicySet {
         match self.services.get(svc) {
             Some(b) => Candidates {
                 exact: b.exact.get(name).map_or(&[], Vec::as_slice),
-                check: [&b.wild, &self.always],
+                wild: &b.wild,
+                always: &self.always,
             },
             None => Candidates {
                 exact: &[],
-                check: [&[], &self.always],
+                wild: &[],
+                always: &self.always,
             },
         }
     }

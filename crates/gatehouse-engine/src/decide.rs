@@ -273,17 +273,35 @@ impl Hits {
 pub(crate) fn scan_indexed(set: &PolicySet, req: &Request) -> Hits {
     let mut hits = Hits::default();
     let c = set.candidates(req.action_lower());
-    let lists = [(c.exact, true), (c.check[0], false), (c.check[1], false)];
-    for (list, known) in lists {
-        for &r in list {
-            if let Some((_, st)) = set.statement(r)
-                && let Ok(grant) = check(st, req, known)
-            {
-                hits.record(r, st, grant);
-                if hits.deny.is_some() {
-                    return hits;
-                }
-            }
+    let mut visit = |r: StmtRef, known: bool, st: &CompiledStatement| {
+        if let Ok(grant) = check(st, req, known) {
+            hits.record(r, st, grant);
+        }
+        hits.deny.is_some()
+    };
+    for &r in c.exact {
+        if let Some((_, st)) = set.statement(r)
+            && visit(r, true, st)
+        {
+            return hits;
+        }
+    }
+    for w in c.wild {
+        if let Some((_, st)) = set.statement(w.stmt)
+            && st
+                .actions
+                .as_ref()
+                .is_some_and(|a| a.any_at(&w.patterns, req.action_lower()))
+            && visit(w.stmt, true, st)
+        {
+            return hits;
+        }
+    }
+    for &r in c.always {
+        if let Some((_, st)) = set.statement(r)
+            && visit(r, false, st)
+        {
+            return hits;
         }
     }
     hits

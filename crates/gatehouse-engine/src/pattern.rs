@@ -373,6 +373,10 @@ pub(crate) struct ArnPattern {
     whole: Pattern,
     /// One pattern per field; the last holds the rest of the text (with its colons).
     fields: Vec<Pattern>,
+    /// For resource patterns whose fields before the last are all literal (the common
+    /// `arn:aws:s3:::bucket/*`): those fields with their colons, so that matching is one prefix
+    /// comparison and the last field's pattern.
+    literal_prefix: Option<Box<[u8]>>,
 }
 
 impl ArnPattern {
@@ -391,10 +395,26 @@ impl ArnPattern {
             ));
             i += 1;
         }
+        let literal_prefix = (fields.len() >= 2
+            && fields
+                .iter()
+                .take(fields.len() - 1)
+                .all(|f| matches!(f.fast, Fast::Exact(_))))
+        .then(|| {
+            let mut prefix = Vec::new();
+            for f in fields.iter().take(fields.len() - 1) {
+                if let Fast::Exact(l) = &f.fast {
+                    prefix.extend_from_slice(l);
+                }
+                prefix.push(b':');
+            }
+            prefix.into_boxed_slice()
+        });
         ArnPattern {
             text: text.into(),
             whole: Pattern::compile(text, variables, Wildcards::Yes),
             fields,
+            literal_prefix,
         }
     }
 
@@ -436,6 +456,7 @@ impl ArnPattern {
                 .map(merge_lits)
                 .map(Pattern::from_toks)
                 .collect(),
+            literal_prefix: None,
         }
     }
 
@@ -464,6 +485,12 @@ impl ArnPattern {
     pub(crate) fn matches_resource(&self, resource: &str, ctx: &Context) -> Option<bool> {
         if self.whole.is_any() {
             return Some(true);
+        }
+        if let (Some(prefix), Some(last)) = (&self.literal_prefix, self.fields.last()) {
+            return match resource.as_bytes().starts_with(prefix) {
+                true => last.matches(resource.get(prefix.len()..).unwrap_or(""), ctx),
+                false => Some(false),
+            };
         }
         let n = self.fields.len();
         let starts = field_starts(resource);
