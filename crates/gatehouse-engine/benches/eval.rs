@@ -438,11 +438,16 @@ fn managed10(services: &[Service]) -> Scenario {
     .iter()
     .map(|n| ((*n).to_string(), read_managed(n)))
     .collect();
+    // Actions whose resources are AWS-owned (`aws` in the account field, 13 ARN formats) are
+    // left out: iam-rs cannot express them (it takes only a 12-digit account there), and the
+    // two engines must decide the same requests.
+    let aws_owned = |arn: &str| arn.split(':').nth(4) == Some("aws");
     let all: Vec<(&str, &str, Option<&str>)> = services
         .iter()
         .flat_map(|s| {
             s.actions
                 .iter()
+                .filter(|(_, arn)| !arn.as_deref().is_some_and(aws_owned))
                 .map(move |(a, arn)| (s.prefix.as_str(), a.as_str(), arn.as_deref()))
         })
         .collect();

@@ -373,7 +373,8 @@ pub struct Request {
 
 impl Request {
     /// A request for an action on a resource ARN (`None` or `*` for an action that has no
-    /// resource). The resource account is the resource ARN's account, else the principal's.
+    /// resource). The resource account is the resource ARN's account when that is a 12-digit
+    /// account ID, else the principal's.
     /// Keys AWS derives from the principal are added to the context unless it has them.
     pub fn new(
         principal: RequestPrincipal,
@@ -382,10 +383,12 @@ impl Request {
         context: Context,
     ) -> Request {
         let resource = resource.filter(|r| *r != "*").map(Box::<str>::from);
+        // Only a 12-digit account field names an owner account: AWS-owned resources (`aws`,
+        // or an empty field) and patterns (`*`) are not another account's.
         let resource_account = resource
             .as_deref()
             .and_then(|r| r.split(':').nth(4))
-            .filter(|a| !a.is_empty())
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
             .unwrap_or(principal.account())
             .into();
         let mut req = Request {
