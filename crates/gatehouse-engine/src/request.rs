@@ -558,7 +558,11 @@ mod tests {
         assert_eq!(get("aws:PrincipalType").as_deref(), Some("User"));
         assert_eq!(get("aws:ResourceAccount").as_deref(), Some("111122223333"));
         let r = r.with_resource_account("444455556666");
-        let get = |k: &str| r.context().get(k).map(|v| v.as_slice()[0].text().to_string());
+        let get = |k: &str| {
+            r.context()
+                .get(k)
+                .map(|v| v.as_slice()[0].text().to_string())
+        };
         assert_eq!(get("aws:ResourceAccount").as_deref(), Some("444455556666"));
         assert!(r.is_cross_account());
     }
