@@ -90,7 +90,11 @@ fn holds_byte_after(bytes: &[u8], from: usize, b: u8, except: usize) -> bool {
     let len = bytes.len();
     let mut i = from;
     while let Some(v) = block_at(bytes, i) {
-        if v.simd_eq(u8x16::splat(b)).to_bitmask() != 0 {
+        let mut marks = v.simd_eq(u8x16::splat(b)).to_bitmask();
+        if let Some(bit) = except.checked_sub(i).filter(|&bit| bit < 16) {
+            marks &= !(1 << bit);
+        }
+        if marks != 0 {
             return true;
         }
         i += 16;
