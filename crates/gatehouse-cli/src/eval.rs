@@ -203,9 +203,14 @@ fn render(case: &Case, x: &Explanation) -> String {
         }
     }
     if !x.near_misses.is_empty() {
-        let _ = writeln!(s, "statements that matched the action but did not apply:");
+        let _ = writeln!(s, "statements that almost applied:");
         for r in &x.near_misses {
             let why = match &r.failed {
+                Some(Failure::Action {
+                    clause,
+                    requested,
+                    patterns,
+                }) => format!("{clause} {patterns:?} does not let {requested} through"),
                 Some(Failure::Resource {
                     clause,
                     requested,

@@ -316,6 +316,8 @@ fn eval_explains_an_implicit_deny() {
     let o = gatehouse(&["eval", "--format", "json", &case], None);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["decision"], "ImplicitDeny");
+    // Only the PassRole statement names iam actions: it is the one near miss.
+    assert_eq!(v["near_misses"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["near_misses"][0]["failed"]["element"], "Condition");
     assert_eq!(v["near_misses"][0]["failed"]["key"], "iam:PassedToService");
 
@@ -325,6 +327,41 @@ fn eval_explains_an_implicit_deny() {
     let out = stdout(&o);
     assert!(out.contains("expected Allow, got ImplicitDeny"), "{out}");
     assert!(out.ends_with("0 passed, 1 failed\n"), "{out}");
+}
+
+/// The seed's question: why may a developer not create a plugin? The statement about q actions
+/// almost applied, and the explanation lists what it does allow.
+#[test]
+fn eval_explains_an_action_that_is_not_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = format!(
+        r#"{{"policies": {{"identity": [{{"file": "{}"}}]}},
+        "request": {{"principal": "arn:aws:iam::111122223333:user/dev", "action": "q:CreatePlugin"}},
+        "expect": "ImplicitDeny"}}"#,
+        corpus_file("AmazonQDeveloperAccess.json")
+    );
+    let case = write(&dir, "c.json", case.as_bytes());
+    let o = gatehouse(&["eval", "--format", "json", &case], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["decision"], "ImplicitDeny");
+    let miss = &v["near_misses"][0];
+    assert_eq!(miss["sid"], "AllowAmazonQDeveloperAccess", "{v}");
+    assert_eq!(miss["failed"]["element"], "Action");
+    assert_eq!(miss["failed"]["requested"], "q:CreatePlugin");
+    assert!(
+        miss["failed"]["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "q:SendMessage"),
+        "{v}"
+    );
+    let o = gatehouse(&["eval", &case], None);
+    assert!(
+        stdout(&o).contains("Action [\"q:StartConversation\""),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

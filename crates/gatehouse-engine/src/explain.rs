@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use gatehouse_policy::Effect;
 use serde::Serialize;
 
-use crate::compile::{Grant, PolicySet, StmtRef};
+use crate::compile::{CompiledPolicy, CompiledStatement, Grant, PolicySet, StmtRef};
 use crate::decide::{
     DecisionKind, LayerId, LayerKind, Layers, Miss, Reason, check, decide_with, scan_all,
 };
@@ -41,6 +41,16 @@ pub struct LayerReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "element")]
 pub enum Failure {
+    /// The action is not in `Action` (or is in `NotAction`). Reported only for statements
+    /// about the request's service, which are the ones that almost applied.
+    Action {
+        /// `Action` or `NotAction`.
+        clause: &'static str,
+        /// The requested action.
+        requested: String,
+        /// The statement's patterns for the request's service.
+        patterns: Vec<String>,
+    },
     /// The resource is not in `Resource` (or is in `NotResource`).
     Resource {
         /// `Resource` or `NotResource`.
@@ -217,12 +227,34 @@ fn report(
 ) -> Option<StatementReport> {
     let (policy, st) = set.statement(r)?;
     let result = check(st, req, false);
-    if result == Err(Miss::Action) {
+    // A statement about another service did not almost apply; one that names actions of the
+    // request's service did.
+    let same_service: Vec<String> = match (&result, &st.actions) {
+        (Err(Miss::Action), Some(actions)) => {
+            let service = req.action_lower().split(':').next().unwrap_or("");
+            actions
+                .patterns
+                .iter()
+                .filter(|p| {
+                    p.text
+                        .split_once(':')
+                        .is_some_and(|(s, _)| s.eq_ignore_ascii_case(service))
+                })
+                .map(|p| p.text.to_string())
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    if result == Err(Miss::Action) && same_service.is_empty() {
         return None;
+    }
+    let ctx = req.context();
+    let failed = failure(st, req, result, same_service);
+    if result == Err(Miss::Action) {
+        return Some(statement_report(policy, st, layer, None, failed));
     }
     // Keys the statement needs that the request lacks: its condition keys and the variables
     // in its resources and condition values.
-    let ctx = req.context();
     let mut need = |key: &str| {
         if ctx.get_lower(&key.to_ascii_lowercase()).is_none() {
             missing.insert(key.to_string());
@@ -243,8 +275,30 @@ fn report(
             }
         }
     }
-    let failed = match result {
-        Ok(_) | Err(Miss::Action) => None,
+    Some(statement_report(
+        policy,
+        st,
+        layer,
+        result.ok().flatten(),
+        failed,
+    ))
+}
+
+/// What failed, for a statement that did not apply.
+fn failure(
+    st: &CompiledStatement,
+    req: &Request,
+    result: Result<Option<Grant>, Miss>,
+    same_service: Vec<String>,
+) -> Option<Failure> {
+    let ctx = req.context();
+    match result {
+        Ok(_) => None,
+        Err(Miss::Action) => st.actions.as_ref().map(|a| Failure::Action {
+            clause: if a.negated { "NotAction" } else { "Action" },
+            requested: req.action().to_string(),
+            patterns: same_service,
+        }),
         Err(Miss::Resource) => st.resources.as_ref().map(|res| Failure::Resource {
             clause: if res.negated {
                 "NotResource"
@@ -277,8 +331,17 @@ fn report(
             policy_values: t.texts().iter().map(|v| v.to_string()).collect(),
             request_values: t.request_values(ctx),
         }),
-    };
-    Some(StatementReport {
+    }
+}
+
+fn statement_report(
+    policy: &CompiledPolicy,
+    st: &CompiledStatement,
+    layer: LayerId,
+    grant: Option<Grant>,
+    failed: Option<Failure>,
+) -> StatementReport {
+    StatementReport {
         layer,
         policy: policy.name().to_string(),
         version: policy.version_id().map(str::to_string),
@@ -288,7 +351,7 @@ fn report(
             Effect::Allow => "Allow",
             Effect::Deny => "Deny",
         },
-        grant: result.ok().flatten(),
+        grant,
         failed,
-    })
+    }
 }
