@@ -88,7 +88,7 @@ impl Resources {
             patterns: clause
                 .values
                 .iter()
-                .map(|v| ArnPattern::resource(&v.node, variables))
+                .map(|v| ArnPattern::compile(&v.node, variables))
                 .collect(),
         }
     }
@@ -111,10 +111,14 @@ pub enum Grant {
     /// The caller's account (an account ID or `:root` ARN): delegation to the account, whose
     /// identity policies must also allow.
     Account,
+    /// `*` (without an `aws:PrincipalArn` condition): identity policies need not allow, but
+    /// the permissions boundary and session policies still limit.
+    Everyone,
     /// The role of which the caller is a session: identity policies need not allow, but the
     /// permissions boundary and session policies still limit.
     RoleArn,
-    /// The caller itself (user, role session, federated user, service, unique ID) or `*`.
+    /// The caller itself (user, role session, federated user, service, unique ID), or `*`
+    /// with an `aws:PrincipalArn` condition.
     Direct,
 }
 
@@ -185,7 +189,7 @@ impl PrincipalPattern {
         let p = req.principal();
         let kind = p.kind();
         match self {
-            PrincipalPattern::Any => Some(Grant::Direct),
+            PrincipalPattern::Any => Some(Grant::Everyone),
             PrincipalPattern::Account(a) => (kind != PrincipalType::Service
                 && kind != PrincipalType::Anonymous
                 && **a == *p.account())
@@ -212,7 +216,14 @@ impl PrincipalPattern {
                 .get("aws:FederatedProvider")
                 .is_some_and(|v| v.as_slice().iter().any(|v| v.text() == &**provider))
                 .then_some(Grant::Direct),
-            PrincipalPattern::UniqueId(id) => (p.id() == Some(&**id)).then_some(Grant::Direct),
+            // A role's unique ID names the role: for its sessions that is a role grant.
+            PrincipalPattern::UniqueId(id) => match (kind, p.id()) {
+                (PrincipalType::AssumedRole, Some(caller)) => {
+                    (caller.split(':').next() == Some(&**id)).then_some(Grant::RoleArn)
+                }
+                (_, Some(caller)) => (caller == &**id).then_some(Grant::Direct),
+                (_, None) => None,
+            },
             PrincipalPattern::Never => None,
         }
     }
@@ -254,11 +265,36 @@ impl Principals {
     /// The strongest grant among the entries that name the caller; for `NotPrincipal`, a
     /// direct grant when no entry names it.
     pub(crate) fn grant(&self, req: &Request) -> Option<Grant> {
-        let best = self.entries.iter().filter_map(|e| e.grant(req)).max();
         if self.negated {
-            best.is_none().then_some(Grant::Direct)
-        } else {
-            best
+            return (!self.names_whole_chain(req)).then_some(Grant::Direct);
+        }
+        self.entries.iter().filter_map(|e| e.grant(req)).max()
+    }
+
+    /// For `NotPrincipal`: whether the entries name every identity AWS checks for the caller,
+    /// which is what exempts it. AWS evaluates a user as its account and then the user, a role
+    /// session as the account, the role and the session; an entry that names only one of them
+    /// does not exempt the caller (AWS's NotPrincipal documentation).
+    fn names_whole_chain(&self, req: &Request) -> bool {
+        if self.entries.contains(&PrincipalPattern::Any) {
+            return true;
+        }
+        let (mut account, mut role, mut direct) = (false, false, false);
+        for g in self.entries.iter().filter_map(|e| e.grant(req)) {
+            match g {
+                Grant::Account => account = true,
+                Grant::RoleArn => role = true,
+                Grant::Direct => direct = true,
+                Grant::Everyone => {}
+            }
+        }
+        match req.principal().kind() {
+            PrincipalType::Root => account,
+            PrincipalType::User | PrincipalType::Role | PrincipalType::FederatedUser => {
+                account && direct
+            }
+            PrincipalType::AssumedRole => account && role && direct,
+            PrincipalType::Service | PrincipalType::Anonymous => direct,
         }
     }
 }
@@ -503,7 +539,14 @@ impl PolicySet {
 
     /// The statements that may apply to a (lower-cased) action.
     pub(crate) fn candidates(&self, action_lower: &str) -> Candidates<'_> {
-        let (svc, name) = action_lower.split_once(':').unwrap_or((action_lower, ""));
+        // An action without a service prefix can only match patterns checked in full.
+        let Some((svc, name)) = action_lower.split_once(':') else {
+            return Candidates {
+                exact: &[],
+                wild: &[],
+                always: &self.always,
+            };
+        };
         match self.services.get(svc) {
             Some(b) => Candidates {
                 exact: b.exact.get(name).map_or(&[], Vec::as_slice),

@@ -109,7 +109,7 @@ impl Test {
             Family::Arn => Operands::Arn(
                 texts
                     .iter()
-                    .map(|t| ArnPattern::condition(t, string_vars))
+                    .map(|t| ArnPattern::compile(t, string_vars))
                     .collect(),
             ),
             Family::Null => Operands::Null(texts.iter().map(|t| value::parse_bool(t)).collect()),

@@ -231,6 +231,8 @@ pub(crate) fn check(
             Some(Grant::Direct)
         }
         Some(p) => match p.grant(req) {
+            // `*` narrowed by an `aws:PrincipalArn` condition names the caller itself.
+            Some(Grant::Everyone) if st.principal_arn_condition => Some(Grant::Direct),
             Some(g) => Some(g),
             None => return Err(Miss::Principal),
         },
@@ -462,13 +464,18 @@ pub(crate) fn decide_with(
     }
     let grant = rbp.map(|(_, g)| g);
     if let Err(v) = principal_side(
-        matches!(grant, Some(Grant::RoleArn | Grant::Direct)),
+        matches!(
+            grant,
+            Some(Grant::RoleArn | Grant::Everyone | Grant::Direct)
+        ),
         grant == Some(Grant::Direct),
     ) {
         return v;
     }
     match (rbp, identity_allow) {
-        (Some((r, Grant::Direct | Grant::RoleArn)), _) => allowed_by(LayerKind::Resource, r),
+        (Some((r, Grant::Direct | Grant::RoleArn | Grant::Everyone)), _) => {
+            allowed_by(LayerKind::Resource, r)
+        }
         (_, Some(i)) => allowed_by(LayerKind::Identity, i),
         (Some((r, _)), None) => allowed_by(LayerKind::Resource, r),
         (None, None) => not_allowed(LayerKind::Identity),

@@ -380,21 +380,48 @@ pub(crate) struct ArnPattern {
 }
 
 impl ArnPattern {
-    /// A `Resource` / `NotResource` entry. Variables are read only in the resource field
-    /// (after the fifth colon), as AWS documents.
-    pub(crate) fn resource(text: &str, variables: bool) -> ArnPattern {
-        let mut fields: Vec<Pattern> = Vec::with_capacity(6);
-        let mut parts = text.splitn(6, ':').peekable();
-        let mut i = 0;
-        while let Some(part) = parts.next() {
-            let last = parts.peek().is_none();
-            fields.push(Pattern::compile(
-                part,
-                variables && i == 5 && last,
-                Wildcards::Yes,
-            ));
-            i += 1;
+    /// Compiles an ARN pattern: a `Resource` / `NotResource` entry or an `Arn*` condition
+    /// value. Variables (when the policy's version has them) are read in every field: AWS's
+    /// own managed policies put `${aws:PrincipalAccount}` in the account field. The text is
+    /// split into fields at the colons outside variables; the sixth field keeps its colons.
+    pub(crate) fn compile(text: &str, variables: bool) -> ArnPattern {
+        let toks = tokenize(text, variables, Wildcards::Yes);
+        let mut fields: Vec<Vec<Tok>> = vec![Vec::new()];
+        for t in toks {
+            match t {
+                Tok::Lit(l) if fields.len() < 6 && l.contains(&b':') => {
+                    let mut rest: &[u8] = &l;
+                    while let Some(i) = rest.iter().position(|&b| b == b':') {
+                        if fields.len() >= 6 {
+                            break;
+                        }
+                        let (piece, after) = rest.split_at(i);
+                        if !piece.is_empty()
+                            && let Some(f) = fields.last_mut()
+                        {
+                            f.push(Tok::Lit(piece.into()));
+                        }
+                        fields.push(Vec::new());
+                        rest = after.get(1..).unwrap_or(&[]);
+                    }
+                    if !rest.is_empty()
+                        && let Some(f) = fields.last_mut()
+                    {
+                        f.push(Tok::Lit(rest.into()));
+                    }
+                }
+                other => {
+                    if let Some(f) = fields.last_mut() {
+                        f.push(other);
+                    }
+                }
+            }
         }
+        let fields: Vec<Pattern> = fields
+            .into_iter()
+            .map(merge_lits)
+            .map(Pattern::from_toks)
+            .collect();
         let literal_prefix = (fields.len() >= 2
             && fields
                 .iter()
@@ -415,48 +442,6 @@ impl ArnPattern {
             whole: Pattern::compile(text, variables, Wildcards::Yes),
             fields,
             literal_prefix,
-        }
-    }
-
-    /// An `ArnLike` / `ArnEquals` value: variables anywhere; split on colons outside them.
-    pub(crate) fn condition(text: &str, variables: bool) -> ArnPattern {
-        let toks = tokenize(text, variables, Wildcards::Yes);
-        let mut fields: Vec<Vec<Tok>> = vec![Vec::new()];
-        for t in toks {
-            match t {
-                Tok::Lit(l) if fields.len() < 6 && l.contains(&b':') => {
-                    let mut pieces = l.split(|&b| b == b':').peekable();
-                    while let Some(piece) = pieces.next() {
-                        if !piece.is_empty()
-                            && let Some(f) = fields.last_mut()
-                        {
-                            f.push(Tok::Lit(piece.into()));
-                        }
-                        if pieces.peek().is_some() {
-                            if fields.len() < 6 {
-                                fields.push(Vec::new());
-                            } else if let Some(f) = fields.last_mut() {
-                                f.push(Tok::Lit(b":".as_slice().into()));
-                            }
-                        }
-                    }
-                }
-                other => {
-                    if let Some(f) = fields.last_mut() {
-                        f.push(other);
-                    }
-                }
-            }
-        }
-        ArnPattern {
-            text: text.into(),
-            whole: Pattern::compile(text, variables, Wildcards::Yes),
-            fields: fields
-                .into_iter()
-                .map(merge_lits)
-                .map(Pattern::from_toks)
-                .collect(),
-            literal_prefix: None,
         }
     }
 
@@ -492,43 +477,39 @@ impl ArnPattern {
                 false => Some(false),
             };
         }
-        let n = self.fields.len();
         let starts = field_starts(resource);
-        if starts.len() < 6 || n < 2 {
+        if starts.len() < 6 || self.fields.len() < 2 {
             return self.whole.matches(resource, ctx);
         }
+        self.matches_fields(resource, &starts, ctx)
+    }
+
+    /// `ArnLike` / `ArnEquals` matching: the value must be an ARN (six fields); the pattern's
+    /// fields match the value's one by one, a wildcard never crossing a colon, except that the
+    /// pattern's last field takes the rest of the value (so `*` and `arn:aws:*` match any ARN,
+    /// and a variable holding a whole ARN compares with the whole value).
+    pub(crate) fn matches_arn(&self, value: &str, ctx: &Context) -> Option<bool> {
+        let starts = field_starts(value);
+        if starts.len() != 6 {
+            return Some(false);
+        }
+        self.matches_fields(value, &starts, ctx)
+    }
+
+    fn matches_fields(&self, text: &str, starts: &[usize], ctx: &Context) -> Option<bool> {
+        let n = self.fields.len();
         for (i, f) in self.fields.iter().enumerate() {
             let Some(&start) = starts.get(i) else {
                 return Some(false);
             };
-            let text = if i + 1 == n {
-                resource.get(start..)
+            let field = if i + 1 == n {
+                text.get(start..)
             } else {
                 starts
                     .get(i + 1)
-                    .and_then(|&next| resource.get(start..next - 1))
+                    .and_then(|&next| text.get(start..next - 1))
             };
-            match f.matches(text.unwrap_or(""), ctx) {
-                Some(true) => {}
-                other => return other,
-            }
-        }
-        Some(true)
-    }
-
-    /// `ArnLike` matching: both sides must have six fields; each field matches separately.
-    pub(crate) fn matches_arn(&self, value: &str, ctx: &Context) -> Option<bool> {
-        let starts = field_starts(value);
-        if self.fields.len() != 6 || starts.len() != 6 {
-            return Some(false);
-        }
-        for (i, f) in self.fields.iter().enumerate() {
-            let start = starts.get(i).copied().unwrap_or(0);
-            let text = match starts.get(i + 1) {
-                Some(&next) => value.get(start..next - 1),
-                None => value.get(start..),
-            };
-            match f.matches(text.unwrap_or(""), ctx) {
+            match f.matches(field.unwrap_or(""), ctx) {
                 Some(true) => {}
                 other => return other,
             }
@@ -578,7 +559,7 @@ mod tests {
     }
 
     fn res(pat: &str, text: &str) -> bool {
-        ArnPattern::resource(pat, true)
+        ArnPattern::compile(pat, true)
             .matches_resource(text, &Context::new())
             .unwrap_or(false)
     }
@@ -641,14 +622,44 @@ mod tests {
     }
 
     #[test]
+    fn variables_in_every_arn_field() {
+        let mut ctx = Context::new();
+        ctx.set("aws:PrincipalAccount", "111122223333");
+        ctx.set("aws:PrincipalArn", "arn:aws:iam::111122223333:role/app");
+        let kms = ArnPattern::compile("arn:*:kms:*:${aws:PrincipalAccount}:key/*", true);
+        assert_eq!(
+            kms.matches_resource("arn:aws:kms:us-east-1:111122223333:key/k1", &ctx),
+            Some(true)
+        );
+        assert_eq!(
+            kms.matches_resource("arn:aws:kms:us-east-1:444455556666:key/k1", &ctx),
+            Some(false)
+        );
+        let whole = ArnPattern::compile("${aws:PrincipalArn}", true);
+        assert_eq!(
+            whole.matches_arn("arn:aws:iam::111122223333:role/app", &ctx),
+            Some(true)
+        );
+        assert_eq!(
+            whole.matches_arn("arn:aws:iam::111122223333:role/other", &ctx),
+            Some(false)
+        );
+        for any in ["*", "arn:aws:*"] {
+            let p = ArnPattern::compile(any, true);
+            assert_eq!(p.matches_arn("arn:aws:s3:::b/k", &ctx), Some(true), "{any}");
+            assert_eq!(p.matches_arn("not-an-arn", &ctx), Some(false), "{any}");
+        }
+    }
+
+    #[test]
     fn arn_condition_does_not_cross_colons() {
-        let p = ArnPattern::condition("arn:aws:someservice:*:111122223333:finance/*", true);
+        let p = ArnPattern::compile("arn:aws:someservice:*:111122223333:finance/*", true);
         let v = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
         assert_eq!(p.matches_arn(v, &Context::new()), Some(false));
         assert!(m("arn:aws:someservice:*:111122223333:finance/*", v));
         let mut ctx = Context::new();
         ctx.set("aws:PrincipalAccount", "111122223333");
-        let p = ArnPattern::condition("arn:aws:iam::${aws:PrincipalAccount}:role/*", true);
+        let p = ArnPattern::compile("arn:aws:iam::${aws:PrincipalAccount}:role/*", true);
         assert_eq!(
             p.matches_arn("arn:aws:iam::111122223333:role/x", &ctx),
             Some(true)

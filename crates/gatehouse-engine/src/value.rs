@@ -16,6 +16,10 @@ pub type Instant = i128;
 /// A number as the numeric operators compare it: an exact decimal.
 pub(crate) fn parse_number(text: &str) -> Option<Decimal> {
     let t = text.trim();
+    // rust_decimal reads `1_000`; IAM numbers have no digit separators.
+    if t.contains('_') {
+        return None;
+    }
     Decimal::from_str(t)
         .ok()
         .or_else(|| Decimal::from_scientific(t).ok())
@@ -140,6 +144,9 @@ fn split_zone(time: &str) -> Option<(&str, i32)> {
 
 /// Epoch seconds, whole or with a fraction.
 fn parse_epoch(t: &str) -> Option<Instant> {
+    if t.contains('_') {
+        return None;
+    }
     let d = Decimal::from_str(t).ok()?;
     let nanos = d.checked_mul(Decimal::from(1_000_000_000u32))?.trunc();
     i128::try_from(nanos).ok()

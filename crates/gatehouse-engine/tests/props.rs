@@ -640,3 +640,31 @@ fn generated_cases_reach_every_decision() {
         );
     }
 }
+
+/// An action without a service prefix only meets statements checked in full; the index must
+/// not take a pattern `svc:` for a match of the action `svc`.
+#[test]
+fn actions_without_a_service_prefix_agree_on_both_paths() {
+    let text = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "svc:", "Resource": "*"},
+        {"Effect": "Allow", "Action": "other:*", "Resource": "*"}]}"#;
+    let policy = parse_policy(text).unwrap();
+    let set = PolicySet::new([Arc::new(CompiledPolicy::compile("P", None, &policy))]);
+    let layers = Layers {
+        identity: Some(&set),
+        ..Layers::default()
+    };
+    for action in ["svc", "other", "svc:"] {
+        let req = Request::new(
+            RequestPrincipal::parse(PRINCIPALS[0]).unwrap(),
+            action,
+            None,
+            Context::new(),
+        );
+        assert_eq!(
+            decide(&layers, &req).kind,
+            decide_unindexed(&layers, &req),
+            "{action}"
+        );
+    }
+}
