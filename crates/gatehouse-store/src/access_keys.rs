@@ -1,0 +1,209 @@
+//! Access keys: at most two per user, active or inactive; the secret is encrypted at rest.
+
+use serde_json::json;
+use sqlx::Row;
+
+use crate::db::Event;
+use crate::error::StoreError;
+use crate::model::{AccessKey, PrincipalKind};
+use crate::{Actor, Store, crypto, ids, principals};
+
+/// A key found for authentication: who owns it and its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyOwner {
+    /// The account.
+    pub account: String,
+    /// The user's name.
+    pub user_name: String,
+    /// The user's ARN.
+    pub user_arn: String,
+    /// The user's unique ID.
+    pub user_id: String,
+    /// The secret access key.
+    pub secret: String,
+    /// Whether the key is active.
+    pub active: bool,
+}
+
+fn key_not_found(id: &str) -> StoreError {
+    StoreError::no_such(format!("The Access Key with id {id} cannot be found."))
+}
+
+impl Store {
+    /// CreateAccessKey: the only time the secret is returned.
+    pub async fn create_access_key(
+        &self,
+        actor: &Actor,
+        user: &str,
+    ) -> Result<AccessKey, StoreError> {
+        let account = actor.account.as_str();
+        let mut w = self.db.begin().await?;
+        let row = principals::require(&mut *w.tx, account, PrincipalKind::User, user).await?;
+        let lower = row.name.to_lowercase();
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM access_keys WHERE account = $1 AND user_lower = $2",
+        )
+        .bind(account)
+        .bind(&lower)
+        .fetch_one(&mut *w.tx)
+        .await?;
+        if count >= 2 {
+            return Err(StoreError::limit(
+                "Cannot exceed quota for AccessKeysPerUser: 2",
+            ));
+        }
+        let id = ids::access_key_id("AKIA");
+        let secret = ids::secret();
+        let now = self.now();
+        sqlx::query("INSERT INTO access_keys (id, account, user_lower, secret, status, created_at) VALUES ($1, $2, $3, $4, 'Active', $5)")
+            .bind(&id)
+            .bind(account)
+            .bind(&lower)
+            .bind(crypto::seal(&self.options.secret_key, &secret)?)
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+        w.journal(Event {
+            at: now,
+            account,
+            actor: &actor.arn,
+            operation: "CreateAccessKey",
+            entity: &row.arn,
+            before: None,
+            // Never the secret.
+            after: Some(json!({"AccessKeyId": id, "Status": "Active"})),
+        })
+        .await?;
+        w.commit().await?;
+        Ok(AccessKey {
+            user_name: row.name,
+            id,
+            status: "Active".into(),
+            secret: Some(secret),
+            created_at: now,
+        })
+    }
+
+    /// ListAccessKeys (no secrets).
+    pub async fn list_access_keys(
+        &self,
+        account: &str,
+        user: &str,
+    ) -> Result<Vec<AccessKey>, StoreError> {
+        let row = principals::require(&self.db.pool, account, PrincipalKind::User, user).await?;
+        let rows = sqlx::query("SELECT id, status, created_at FROM access_keys WHERE account = $1 AND user_lower = $2 ORDER BY created_at, id")
+            .bind(account)
+            .bind(row.name.to_lowercase())
+            .fetch_all(&self.db.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccessKey {
+                    user_name: row.name.clone(),
+                    id: r.try_get(0)?,
+                    status: r.try_get(1)?,
+                    secret: None,
+                    created_at: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    /// UpdateAccessKey: `Active` or `Inactive`.
+    pub async fn update_access_key(
+        &self,
+        actor: &Actor,
+        user: &str,
+        id: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        if status != "Active" && status != "Inactive" {
+            return Err(StoreError::invalid(format!(
+                "Status {status} is not valid: it must be Active or Inactive."
+            )));
+        }
+        let account = actor.account.as_str();
+        let mut w = self.db.begin().await?;
+        let row = principals::require(&mut *w.tx, account, PrincipalKind::User, user).await?;
+        let done = sqlx::query(
+            "UPDATE access_keys SET status = $1 WHERE id = $2 AND account = $3 AND user_lower = $4",
+        )
+        .bind(status)
+        .bind(id)
+        .bind(account)
+        .bind(row.name.to_lowercase())
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(key_not_found(id));
+        }
+        w.journal(Event {
+            at: self.now(),
+            account,
+            actor: &actor.arn,
+            operation: "UpdateAccessKey",
+            entity: &row.arn,
+            before: None,
+            after: Some(json!({"AccessKeyId": id, "Status": status})),
+        })
+        .await?;
+        w.commit().await
+    }
+
+    /// DeleteAccessKey.
+    pub async fn delete_access_key(
+        &self,
+        actor: &Actor,
+        user: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let account = actor.account.as_str();
+        let mut w = self.db.begin().await?;
+        let row = principals::require(&mut *w.tx, account, PrincipalKind::User, user).await?;
+        let done = sqlx::query(
+            "DELETE FROM access_keys WHERE id = $1 AND account = $2 AND user_lower = $3",
+        )
+        .bind(id)
+        .bind(account)
+        .bind(row.name.to_lowercase())
+        .execute(&mut *w.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(key_not_found(id));
+        }
+        w.journal(Event {
+            at: self.now(),
+            account,
+            actor: &actor.arn,
+            operation: "DeleteAccessKey",
+            entity: &row.arn,
+            before: Some(json!({"AccessKeyId": id})),
+            after: None,
+        })
+        .await?;
+        w.commit().await
+    }
+
+    /// Finds the owner and secret of an access key (for SigV4); `None` if there is no such key.
+    pub async fn find_access_key(&self, id: &str) -> Result<Option<KeyOwner>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.account, p.name, p.arn, p.id, k.secret, k.status FROM access_keys k
+             JOIN principals p ON p.account = k.account AND p.kind = 'user' AND p.name_lower = k.user_lower
+             WHERE k.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let sealed: String = r.try_get(4)?;
+        let status: String = r.try_get(5)?;
+        Ok(Some(KeyOwner {
+            account: r.try_get(0)?,
+            user_name: r.try_get(1)?,
+            user_arn: r.try_get(2)?,
+            user_id: r.try_get(3)?,
+            secret: crypto::open(&self.options.secret_key, &sealed)?,
+            active: status == "Active",
+        }))
+    }
+}

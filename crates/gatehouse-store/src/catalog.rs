@@ -1,0 +1,285 @@
+//! The provider catalog: every AWS managed policy, and the recovered version history of the
+//! Amazon Q policies, loaded into the store on first start; and publishing new provider
+//! versions, which take effect at once for every identity the policy is attached to.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use gatehouse_policy::{Mode, PolicyKind, ValidateOptions, validate};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::db::Event;
+use crate::error::{ErrorCode, StoreError};
+use crate::model::PolicyVersion;
+use crate::policies::{self, PROVIDER, diagnostic_error, insert_policy, insert_version};
+use crate::{Actor, Store};
+
+/// One version of a provider policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogVersion {
+    /// `v1`, `v12`, ...
+    pub version_id: String,
+    /// The document.
+    pub document: String,
+    /// When AWS created it (milliseconds since the epoch).
+    pub created_at: i64,
+}
+
+/// One provider policy with its known versions (oldest first; the last is the default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogPolicy {
+    /// The name.
+    pub name: String,
+    /// The path (`/`, `/service-role/`, `/aws-service-role/`, ...).
+    pub path: String,
+    /// When AWS created the policy.
+    pub created_at: i64,
+    /// The versions.
+    pub versions: Vec<CatalogVersion>,
+}
+
+/// The provider catalog, read from the project's `data/` folder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderCatalog {
+    /// The policies, by name.
+    pub policies: Vec<CatalogPolicy>,
+}
+
+/// What loading the catalog did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CatalogSummary {
+    /// Policies added.
+    pub policies: usize,
+    /// Versions added.
+    pub versions: usize,
+    /// Policies already present (left as they are).
+    pub skipped: usize,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    policies: Vec<IndexEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexEntry {
+    name: String,
+    path: String,
+    default_version_id: String,
+    create_date: String,
+    update_date: String,
+    file: String,
+}
+
+#[derive(Deserialize)]
+struct HistoryEntry {
+    policy: String,
+    /// Absent in the entries that only record missing versions.
+    version: Option<String>,
+    date: Option<String>,
+    #[serde(rename = "document-file")]
+    document_file: Option<String>,
+}
+
+fn millis(date: &str) -> Result<i64, StoreError> {
+    let ts: jiff::Timestamp = date
+        .parse()
+        .map_err(|e| StoreError::config(format!("catalog date {date:?}: {e}")))?;
+    Ok(ts.as_millisecond())
+}
+
+fn read(path: &Path) -> Result<String, StoreError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| StoreError::config(format!("cannot read {}: {e}", path.display())))
+}
+
+fn version_number(id: &str) -> i64 {
+    id.trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+impl ProviderCatalog {
+    /// Reads the catalog from a `data/` folder: `aws-managed-policies/` (every current policy,
+    /// its default version) and `managed-policy-history/` (every recovered version of the
+    /// Amazon Q policies, with AWS's dates).
+    pub fn from_dir(data: &Path) -> Result<ProviderCatalog, StoreError> {
+        let managed = data.join("aws-managed-policies");
+        let index: Index = serde_json::from_str(&read(&managed.join("index.json"))?)
+            .map_err(|e| StoreError::config(format!("aws-managed-policies/index.json: {e}")))?;
+        let history_dir = data.join("managed-policy-history");
+        let history: Vec<HistoryEntry> =
+            serde_json::from_str(&read(&history_dir.join("history.json"))?).map_err(|e| {
+                StoreError::config(format!("managed-policy-history/history.json: {e}"))
+            })?;
+        let mut recovered: BTreeMap<String, Vec<CatalogVersion>> = BTreeMap::new();
+        for h in history {
+            let (Some(version_id), Some(date), Some(file)) = (h.version, h.date, h.document_file)
+            else {
+                continue;
+            };
+            recovered.entry(h.policy).or_default().push(CatalogVersion {
+                version_id,
+                document: read(&history_dir.join(file))?,
+                created_at: millis(&date)?,
+            });
+        }
+        let mut policies = Vec::with_capacity(index.policies.len());
+        for e in index.policies {
+            let mut versions = match recovered.remove(&e.name) {
+                Some(v) => v,
+                None => vec![CatalogVersion {
+                    version_id: e.default_version_id.clone(),
+                    document: read(&managed.join(&e.file))?,
+                    created_at: millis(&e.update_date)?,
+                }],
+            };
+            versions.sort_by_key(|v| version_number(&v.version_id));
+            policies.push(CatalogPolicy {
+                name: e.name,
+                path: e.path,
+                created_at: millis(&e.create_date)?,
+                versions,
+            });
+        }
+        Ok(ProviderCatalog { policies })
+    }
+}
+
+/// The actor of provider changes in the journal.
+const PROVIDER_ACTOR: &str = "arn:aws:iam::aws:root";
+
+impl Store {
+    /// Loads the provider catalog. Policies already in the store are left as they are, so this
+    /// is what first start runs, and running it again changes nothing.
+    pub async fn load_provider_catalog(
+        &self,
+        catalog: &ProviderCatalog,
+    ) -> Result<CatalogSummary, StoreError> {
+        let mut w = self.db.begin().await?;
+        let existing: Vec<String> =
+            sqlx::query_scalar("SELECT arn FROM policies WHERE account = $1")
+                .bind(PROVIDER)
+                .fetch_all(&mut *w.tx)
+                .await?;
+        let existing: std::collections::HashSet<String> = existing.into_iter().collect();
+        let mut summary = CatalogSummary::default();
+        for p in &catalog.policies {
+            let arn = policies::policy_arn(PROVIDER, &p.path, &p.name);
+            if existing.contains(&arn) {
+                summary.skipped += 1;
+                continue;
+            }
+            let Some(last) = p.versions.last() else {
+                continue;
+            };
+            insert_policy(&mut w, &arn, PROVIDER, &p.name, &p.path, None, p.created_at).await?;
+            for v in &p.versions {
+                insert_version(
+                    &mut w,
+                    &arn,
+                    version_number(&v.version_id),
+                    &v.document,
+                    v.created_at,
+                    None,
+                )
+                .await?;
+                summary.versions += 1;
+            }
+            sqlx::query("UPDATE policies SET default_version = $1, next_version = $2, updated_at = $3 WHERE arn = $4")
+                .bind(&last.version_id)
+                .bind(version_number(&last.version_id) + 1)
+                .bind(last.created_at)
+                .bind(&arn)
+                .execute(&mut *w.tx)
+                .await?;
+            summary.policies += 1;
+        }
+        if summary.policies > 0 {
+            w.journal(Event {
+                at: self.now(),
+                account: PROVIDER,
+                actor: PROVIDER_ACTOR,
+                operation: "LoadProviderCatalog",
+                entity: "arn:aws:iam::aws:policy/",
+                before: None,
+                after: Some(json!({"Policies": summary.policies, "Versions": summary.versions})),
+            })
+            .await?;
+        }
+        w.commit().await?;
+        Ok(summary)
+    }
+
+    /// Publishes a new default version of a provider policy (the provider's own operation;
+    /// no account can do this). Validated by the rules AWS's own policies meet.
+    pub async fn publish_provider_version(
+        &self,
+        name: &str,
+        document: &str,
+        description: &str,
+    ) -> Result<PolicyVersion, StoreError> {
+        if let Err(diags) = validate(
+            document,
+            &ValidateOptions::new(PolicyKind::Identity, Mode::Provider),
+        ) {
+            return Err(diags.first().map(diagnostic_error).unwrap_or_else(|| {
+                StoreError::new(
+                    ErrorCode::MalformedPolicyDocument,
+                    "Syntax errors in policy.",
+                )
+            }));
+        }
+        let mut w = self.db.begin().await?;
+        let row: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT arn, default_version, next_version FROM policies WHERE account = $1 AND name_lower = $2",
+        )
+        .bind(PROVIDER)
+        .bind(name.to_lowercase())
+        .fetch_optional(&mut *w.tx)
+        .await?;
+        let (arn, before, number) =
+            row.ok_or_else(|| StoreError::no_such(format!("No provider policy named {name}.")))?;
+        let now = self.now();
+        let vid = insert_version(&mut w, &arn, number, document, now, Some(description)).await?;
+        sqlx::query("UPDATE policies SET default_version = $1, next_version = $2, updated_at = $3 WHERE arn = $4")
+            .bind(&vid)
+            .bind(number + 1)
+            .bind(now)
+            .bind(&arn)
+            .execute(&mut *w.tx)
+            .await?;
+        w.journal(Event {
+            at: now,
+            account: PROVIDER,
+            actor: PROVIDER_ACTOR,
+            operation: "PublishPolicyVersion",
+            entity: &arn,
+            before: Some(json!({"DefaultVersionId": before})),
+            after: Some(
+                json!({"DefaultVersionId": vid, "Description": description, "Document": document}),
+            ),
+        })
+        .await?;
+        w.commit().await?;
+        Ok(PolicyVersion {
+            version_id: vid,
+            document: None,
+            is_default: true,
+            created_at: now,
+            change_description: Some(description.to_string()),
+        })
+    }
+}
+
+/// The actor that publishes provider versions, for callers that want to show it.
+pub fn provider_actor() -> Actor {
+    Actor {
+        account: PROVIDER.to_string(),
+        arn: PROVIDER_ACTOR.to_string(),
+    }
+}

@@ -1,0 +1,220 @@
+//! The database: connecting to SQLite or PostgreSQL through sqlx's `Any` driver, the embedded
+//! schema migrations, and write transactions that append to the journal.
+//!
+//! Every statement is written once, in the SQL both databases read: `$1`-style parameters,
+//! `TEXT` and `BIGINT` columns (booleans are 0/1, times are milliseconds since the epoch),
+//! `ON CONFLICT` and `RETURNING`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::StoreError;
+
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file in the data directory (the embedded default).
+    Sqlite,
+    /// PostgreSQL, shared by any number of Gatehouse nodes.
+    Postgres,
+}
+
+/// The schema, one migration per entry, applied in order and recorded in `schema_migrations`.
+/// Append only: a released migration never changes.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+     CREATE TABLE accounts (id TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
+     CREATE TABLE principals (
+        account TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, name_lower TEXT NOT NULL,
+        id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, arn TEXT NOT NULL, created_at BIGINT NOT NULL,
+        boundary_arn TEXT, trust_policy TEXT, description TEXT, max_session BIGINT,
+        service_linked BIGINT NOT NULL DEFAULT 0, slr_service TEXT,
+        PRIMARY KEY (account, kind, name_lower));
+     CREATE INDEX principals_boundary ON principals (boundary_arn);
+     CREATE TABLE group_members (account TEXT NOT NULL, group_lower TEXT NOT NULL,
+        user_lower TEXT NOT NULL, PRIMARY KEY (account, group_lower, user_lower));
+     CREATE INDEX group_members_user ON group_members (account, user_lower);
+     CREATE TABLE policies (arn TEXT PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL,
+        name_lower TEXT NOT NULL, id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, description TEXT,
+        default_version TEXT NOT NULL, next_version BIGINT NOT NULL, created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL, UNIQUE (account, name_lower));
+     CREATE TABLE policy_versions (policy_arn TEXT NOT NULL, version_id TEXT NOT NULL,
+        number BIGINT NOT NULL, document TEXT NOT NULL, created_at BIGINT NOT NULL,
+        change_description TEXT, PRIMARY KEY (policy_arn, version_id));
+     CREATE TABLE attachments (account TEXT NOT NULL, kind TEXT NOT NULL, name_lower TEXT NOT NULL,
+        policy_arn TEXT NOT NULL, PRIMARY KEY (account, kind, name_lower, policy_arn));
+     CREATE INDEX attachments_policy ON attachments (policy_arn, account);
+     CREATE TABLE inline_policies (account TEXT NOT NULL, kind TEXT NOT NULL,
+        name_lower TEXT NOT NULL, policy_name TEXT NOT NULL, document TEXT NOT NULL,
+        PRIMARY KEY (account, kind, name_lower, policy_name));
+     CREATE TABLE access_keys (id TEXT PRIMARY KEY, account TEXT NOT NULL, user_lower TEXT NOT NULL,
+        secret TEXT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL,
+        last_used_at BIGINT, last_used_service TEXT, last_used_region TEXT);
+     CREATE INDEX access_keys_user ON access_keys (account, user_lower);
+     CREATE TABLE tags (account TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,
+        key TEXT NOT NULL, key_lower TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (account, kind, target, key_lower));
+     CREATE TABLE journal (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, account TEXT NOT NULL,
+        actor TEXT NOT NULL, operation TEXT NOT NULL, entity TEXT NOT NULL, before TEXT, after TEXT);
+     INSERT INTO counters (name, value) VALUES ('journal', 0);",
+)];
+
+/// The connection pool and what kind of database it is.
+#[derive(Clone, Debug)]
+pub(crate) struct Db {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    /// SQLite has one writer: writes queue here rather than fail with SQLITE_BUSY. PostgreSQL
+    /// writers serialize on an advisory lock instead, across every node.
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// The advisory lock every PostgreSQL write transaction takes (an arbitrary constant).
+const WRITE_LOCK_KEY: i64 = 0x6761_7465_686f_7573;
+
+impl Db {
+    /// Connects, creating the SQLite file if needed, and applies the migrations.
+    pub(crate) async fn open(url: &str) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::config(format!(
+                "unsupported database URL {url:?}: use sqlite:PATH or postgres://..."
+            )));
+        };
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e| StoreError::config(format!("database URL {url:?}: {e}")))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes every commit
+                        // durable before it is acknowledged.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::config(format!("cannot open database {url:?}: {e}")))?;
+        let db = Db {
+            pool,
+            backend,
+            write_lock: Arc::new(Mutex::new(())),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut w = self.begin().await?;
+        w.tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        let done: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *w.tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        for (version, sql) in MIGRATIONS {
+            if done.contains(version) {
+                continue;
+            }
+            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                w.tx.execute(statement).await?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(0i64)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        w.commit().await
+    }
+
+    /// Begins a write transaction: the only way to change the store.
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(WriteTx { tx, _guard: guard })
+    }
+}
+
+/// A write transaction. Dropped without `commit`, it rolls back.
+pub(crate) struct WriteTx {
+    pub(crate) tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+/// One journal event: who changed what, with the entity before and after.
+pub(crate) struct Event<'a> {
+    pub(crate) at: i64,
+    pub(crate) account: &'a str,
+    pub(crate) actor: &'a str,
+    pub(crate) operation: &'a str,
+    pub(crate) entity: &'a str,
+    pub(crate) before: Option<serde_json::Value>,
+    pub(crate) after: Option<serde_json::Value>,
+}
+
+impl WriteTx {
+    /// Appends a journal event in this transaction; returns its sequence number.
+    pub(crate) async fn journal(&mut self, e: Event<'_>) -> Result<i64, StoreError> {
+        let seq: i64 = sqlx::query(
+            "UPDATE counters SET value = value + 1 WHERE name = 'journal' RETURNING value",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?
+        .try_get(0)?;
+        sqlx::query(
+            "INSERT INTO journal (seq, at, account, actor, operation, entity, before, after)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(e.at)
+        .bind(e.account)
+        .bind(e.actor)
+        .bind(e.operation)
+        .bind(e.entity)
+        .bind(e.before.map(|v| v.to_string()))
+        .bind(e.after.map(|v| v.to_string()))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(seq)
+    }
+
+    /// Commits; the write is durable when this returns.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
