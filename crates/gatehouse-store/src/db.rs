@@ -72,6 +72,8 @@ pub(crate) struct Db {
     /// SQLite has one writer: writes queue here rather than fail with SQLITE_BUSY. PostgreSQL
     /// writers serialize on an advisory lock instead, across every node.
     write_lock: Arc<Mutex<()>>,
+    /// The compiled-policy caches, told of every commit.
+    pub(crate) cache: Arc<crate::effective::PolicyCache>,
 }
 
 /// The advisory lock every PostgreSQL write transaction takes (an arbitrary constant).
@@ -119,6 +121,7 @@ impl Db {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            cache: Arc::default(),
         };
         db.migrate().await?;
         Ok(db)
@@ -165,7 +168,12 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            cache: self.cache.clone(),
+            last_seq: None,
+        })
     }
 }
 
@@ -173,6 +181,8 @@ impl Db {
 pub(crate) struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
     _guard: Option<OwnedMutexGuard<()>>,
+    cache: Arc<crate::effective::PolicyCache>,
+    last_seq: Option<i64>,
 }
 
 /// One journal event: who changed what, with the entity before and after.
@@ -209,12 +219,16 @@ impl WriteTx {
         .bind(e.after.map(|v| v.to_string()))
         .execute(&mut *self.tx)
         .await?;
+        self.last_seq = Some(seq);
         Ok(seq)
     }
 
-    /// Commits; the write is durable when this returns.
+    /// Commits; the write is durable when this returns, and this node's caches know of it.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        if let Some(seq) = self.last_seq {
+            self.cache.advance(seq);
+        }
         Ok(())
     }
 }

@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod effective;
 mod rules;
 
 use std::path::PathBuf;
