@@ -193,6 +193,65 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Checks the store's invariants; returns every violation found (none in a sound store):
+    /// attachments, memberships, keys and inline policies that refer to a missing policy or
+    /// principal; policies whose default version is missing; customer-managed policies with
+    /// more than 5 versions; users with more than 2 access keys.
+    pub async fn check_invariants(&self) -> Result<Vec<String>, StoreError> {
+        const CHECKS: &[(&str, &str)] = &[
+            (
+                "attachment to a missing policy",
+                "SELECT COUNT(*) FROM attachments a WHERE NOT EXISTS (SELECT 1 FROM policies p WHERE p.arn = a.policy_arn)",
+            ),
+            (
+                "attachment to a missing principal",
+                "SELECT COUNT(*) FROM attachments a WHERE NOT EXISTS (SELECT 1 FROM principals p WHERE p.account = a.account AND p.kind = a.kind AND p.name_lower = a.name_lower)",
+            ),
+            (
+                "group membership of a missing user or group",
+                "SELECT COUNT(*) FROM group_members m WHERE NOT EXISTS (SELECT 1 FROM principals p WHERE p.account = m.account AND p.kind = 'user' AND p.name_lower = m.user_lower) OR NOT EXISTS (SELECT 1 FROM principals g WHERE g.account = m.account AND g.kind = 'group' AND g.name_lower = m.group_lower)",
+            ),
+            (
+                "access key of a missing user",
+                "SELECT COUNT(*) FROM access_keys k WHERE NOT EXISTS (SELECT 1 FROM principals p WHERE p.account = k.account AND p.kind = 'user' AND p.name_lower = k.user_lower)",
+            ),
+            (
+                "inline policy of a missing principal",
+                "SELECT COUNT(*) FROM inline_policies i WHERE NOT EXISTS (SELECT 1 FROM principals p WHERE p.account = i.account AND p.kind = i.kind AND p.name_lower = i.name_lower)",
+            ),
+            (
+                "policy without its default version",
+                "SELECT COUNT(*) FROM policies p WHERE NOT EXISTS (SELECT 1 FROM policy_versions v WHERE v.policy_arn = p.arn AND v.version_id = p.default_version)",
+            ),
+            (
+                "customer-managed policy with more than 5 versions",
+                "SELECT COUNT(*) FROM policies p WHERE p.account <> 'aws' AND (SELECT COUNT(*) FROM policy_versions v WHERE v.policy_arn = p.arn) > 5",
+            ),
+            (
+                "version of a missing policy",
+                "SELECT COUNT(*) FROM policy_versions v WHERE NOT EXISTS (SELECT 1 FROM policies p WHERE p.arn = v.policy_arn)",
+            ),
+            (
+                "user with more than 2 access keys",
+                "SELECT COUNT(*) FROM (SELECT account, user_lower FROM access_keys GROUP BY account, user_lower HAVING COUNT(*) > 2) t",
+            ),
+            (
+                "boundary that is not a policy",
+                "SELECT COUNT(*) FROM principals p WHERE p.boundary_arn IS NOT NULL AND NOT EXISTS (SELECT 1 FROM policies q WHERE q.arn = p.boundary_arn)",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (what, sql) in CHECKS {
+            let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.db.pool).await?;
+            if n > 0 {
+                out.push(format!("{n} x {what}"));
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// A journal event.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct JournalEvent {

@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod crash;
 mod effective;
 mod rules;
 
