@@ -299,6 +299,78 @@ impl Principals {
     }
 }
 
+/// Where a statement goes in a policy set's action index, worked out once when the policy
+/// is compiled (a policy set is built often: for each principal whose policies change).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum StatementIndex {
+    /// No `Action` element: the statement applies to nothing.
+    Nothing,
+    /// `NotAction`, or a wildcard in a service prefix: check it on every request.
+    Always,
+    /// The services the statement's actions name.
+    Services(Box<[ServiceActions]>),
+}
+
+/// A statement's actions of one service.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ServiceActions {
+    service: Box<str>,
+    /// When a pattern for this service has a wildcard: the positions of all the statement's
+    /// patterns for this service (only those can match its actions).
+    wild: Option<Arc<[u32]>>,
+    /// Otherwise: the exact action names.
+    exact: Box<[Box<str>]>,
+}
+
+impl StatementIndex {
+    fn of(actions: Option<&Actions>) -> StatementIndex {
+        let Some(actions) = actions else {
+            return StatementIndex::Nothing;
+        };
+        if actions.negated {
+            return StatementIndex::Always;
+        }
+        // (service, has a wildcard, pattern positions, exact names), in first-seen order.
+        let mut services: Vec<(&str, bool, Vec<u32>, Vec<&str>)> = Vec::new();
+        let mut seen: Map<&str, usize> = Map::default();
+        for (i, p) in actions.patterns.iter().enumerate() {
+            let Some((svc, name)) = p
+                .lower
+                .split_once(':')
+                .filter(|(svc, _)| !svc.contains(['*', '?']))
+            else {
+                // `*`, `s3*:Get`, or a malformed action.
+                return StatementIndex::Always;
+            };
+            let at = *seen.entry(svc).or_insert_with(|| {
+                services.push((svc, false, Vec::new(), Vec::new()));
+                services.len() - 1
+            });
+            if let Some(entry) = services.get_mut(at) {
+                entry.1 |= name.contains(['*', '?']);
+                entry.2.push(u32::try_from(i).unwrap_or(u32::MAX));
+                if !entry.3.contains(&name) {
+                    entry.3.push(name);
+                }
+            }
+        }
+        StatementIndex::Services(
+            services
+                .into_iter()
+                .map(|(svc, wild, positions, names)| ServiceActions {
+                    service: svc.into(),
+                    wild: wild.then(|| positions.into()),
+                    exact: if wild {
+                        Box::new([])
+                    } else {
+                        names.into_iter().map(Into::into).collect()
+                    },
+                })
+                .collect(),
+        )
+    }
+}
+
 /// A compiled statement.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct CompiledStatement {
@@ -310,8 +382,10 @@ pub(crate) struct CompiledStatement {
     pub(crate) principal: Option<Principals>,
     pub(crate) conditions: Box<[Test]>,
     /// Whether a condition tests `aws:PrincipalArn` (which makes a `*` principal a direct
-    /// grant even to the strictest reading).
+    /// grant).
     pub(crate) principal_arn_condition: bool,
+    /// Where the statement goes in a policy set's index.
+    pub(crate) index_entry: StatementIndex,
 }
 
 impl CompiledStatement {
@@ -329,11 +403,13 @@ impl CompiledStatement {
                 }
             }
         }
+        let actions = st.action.as_ref().map(Actions::compile);
         CompiledStatement {
             index,
             sid: st.sid.as_ref().map(|s| s.node.as_ref().into()),
             effect: st.effect.node,
-            actions: st.action.as_ref().map(Actions::compile),
+            index_entry: StatementIndex::of(actions.as_ref()),
+            actions,
             resources: st
                 .resource
                 .as_ref()
@@ -404,7 +480,7 @@ pub(crate) struct StmtRef {
 #[derive(Clone, Debug)]
 pub(crate) struct WildEntry {
     pub(crate) stmt: StmtRef,
-    pub(crate) patterns: Box<[u32]>,
+    pub(crate) patterns: Arc<[u32]>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -448,58 +524,36 @@ impl PolicySet {
                     policy: u32::try_from(pi).unwrap_or(u32::MAX),
                     statement: u32::try_from(si).unwrap_or(u32::MAX),
                 };
-                let Some(actions) = &st.actions else {
-                    continue; // No Action element: the statement applies to nothing.
-                };
-                let mut exact: Vec<(&str, &str)> = Vec::new();
-                let mut wild: Vec<&str> = Vec::new();
-                let mut always = actions.negated;
-                for p in &actions.patterns {
-                    match p.lower.split_once(':') {
-                        Some((svc, name)) if !svc.contains(['*', '?']) => {
-                            if name.contains(['*', '?']) {
-                                if !wild.contains(&svc) {
-                                    wild.push(svc);
+                match &st.index_entry {
+                    StatementIndex::Nothing => {}
+                    StatementIndex::Always => set.always.push(r),
+                    StatementIndex::Services(list) => {
+                        for sa in list.iter() {
+                            if !set.services.contains_key(&*sa.service) {
+                                set.services
+                                    .insert(sa.service.clone(), ServiceBucket::default());
+                            }
+                            let Some(bucket) = set.services.get_mut(&*sa.service) else {
+                                continue;
+                            };
+                            if let Some(positions) = &sa.wild {
+                                bucket.wild.push(WildEntry {
+                                    stmt: r,
+                                    patterns: positions.clone(),
+                                });
+                                continue;
+                            }
+                            for name in sa.exact.iter() {
+                                if !bucket.exact.contains_key(&**name) {
+                                    bucket.exact.insert(name.clone(), Vec::new());
                                 }
-                            } else {
-                                exact.push((svc, name));
+                                if let Some(list) = bucket.exact.get_mut(&**name)
+                                    && list.last() != Some(&r)
+                                {
+                                    list.push(r);
+                                }
                             }
                         }
-                        // `*`, `s3*:Get`, or a malformed action: check it on every request.
-                        _ => always = true,
-                    }
-                }
-                if always {
-                    set.always.push(r);
-                    continue;
-                }
-                for svc in &wild {
-                    let patterns = actions
-                        .patterns
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, p)| p.lower.split_once(':').is_some_and(|(s, _)| s == *svc))
-                        .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
-                        .collect();
-                    set.services
-                        .entry((*svc).into())
-                        .or_default()
-                        .wild
-                        .push(WildEntry { stmt: r, patterns });
-                }
-                for (svc, name) in exact {
-                    if wild.contains(&svc) {
-                        continue; // the wildcard entry already makes it a candidate
-                    }
-                    let list = set
-                        .services
-                        .entry(svc.into())
-                        .or_default()
-                        .exact
-                        .entry(name.into())
-                        .or_default();
-                    if list.last() != Some(&r) {
-                        list.push(r);
                     }
                 }
             }

@@ -16,9 +16,9 @@ use gatehouse_engine::{CompiledPolicy, PolicySet};
 use gatehouse_policy::parse_policy;
 use sqlx::Row;
 
+use crate::Store;
 use crate::error::StoreError;
 use crate::model::PrincipalKind;
-use crate::{Store, principals};
 
 /// A principal's effective policies.
 #[derive(Debug)]
@@ -104,71 +104,85 @@ impl Store {
         Ok(built)
     }
 
-    /// Reads and compiles a principal's policies (the sequence is read first, so a change
-    /// made meanwhile makes the result stale rather than lost).
+    /// Reads and compiles a principal's policies in two queries (the journal sequence is read
+    /// in the first, before the policies, so a change made meanwhile makes the result stale
+    /// rather than lost).
     async fn build_effective(
         &self,
         account: &str,
         kind: PrincipalKind,
         name: &str,
     ) -> Result<Effective, StoreError> {
-        let seq = self.journal_seq().await?;
-        let row = principals::require(&self.db.pool, account, kind, name).await?;
-        let lower = row.name.to_lowercase();
-        // Attached managed policies: the principal's, and for a user its groups'.
-        let managed = sqlx::query(
-            "SELECT DISTINCT p.arn, p.name, p.default_version FROM attachments a
-             JOIN policies p ON p.arn = a.policy_arn
-             WHERE a.account = $1 AND ((a.kind = $2 AND a.name_lower = $3)
-               OR (a.kind = 'group' AND $2 = 'user' AND a.name_lower IN
-                   (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))
-             ORDER BY p.arn",
+        crate::names::name(kind.field(), name, 128)?;
+        let lower = name.to_lowercase();
+        let row = sqlx::query(
+            "SELECT (SELECT value FROM counters WHERE name = 'journal'), p.arn, p.id, p.boundary_arn,
+                    (SELECT q.default_version FROM policies q WHERE q.arn = p.boundary_arn)
+             FROM principals p WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3",
+        )
+        .bind(account)
+        .bind(kind.as_str())
+        .bind(&lower)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .ok_or_else(|| StoreError::no_such(kind.not_found(name)))?;
+        let (seq, arn, id): (i64, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let boundary: Option<(String, String)> = match (
+            row.try_get::<Option<String>, _>(3)?,
+            row.try_get::<Option<String>, _>(4)?,
+        ) {
+            (Some(b), Some(v)) => Some((b, v)),
+            _ => None,
+        };
+        // Attached managed policies (the principal's, and for a user its groups'), then inline
+        // policies (likewise), in one query.
+        let rows = sqlx::query(
+            "SELECT 'managed', p.arn, p.name, p.default_version FROM attachments a
+               JOIN policies p ON p.arn = a.policy_arn
+               WHERE a.account = $1 AND ((a.kind = $2 AND a.name_lower = $3)
+                 OR (a.kind = 'group' AND $2 = 'user' AND a.name_lower IN
+                     (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))
+             UNION ALL
+             SELECT 'inline', kind || '/' || name_lower || '/' || policy_name, policy_name, document
+               FROM inline_policies
+               WHERE account = $1 AND ((kind = $2 AND name_lower = $3)
+                 OR (kind = 'group' AND $2 = 'user' AND name_lower IN
+                     (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))",
         )
         .bind(account)
         .bind(kind.as_str())
         .bind(&lower)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut policies = Vec::with_capacity(managed.len() + 2);
-        for r in &managed {
-            let (arn, pname, version): (String, String, String) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            policies.push(self.compiled_version(&arn, &pname, &version).await?);
+        let mut entries: Vec<(String, String, String, String)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<Result<_, StoreError>>()?;
+        // A policy attached both to the user and to one of its groups counts once; order is
+        // fixed so that equal inputs give equal sets.
+        entries.sort();
+        entries.dedup();
+        let mut policies = Vec::with_capacity(entries.len());
+        for (source, key, pname, last) in &entries {
+            if source == "managed" {
+                policies.push(self.compiled_version(key, pname, last).await?);
+            } else {
+                policies.push(Arc::new(compile(key, None, last)?));
+            }
         }
-        let inline = sqlx::query(
-            "SELECT kind, name_lower, policy_name, document FROM inline_policies
-             WHERE account = $1 AND ((kind = $2 AND name_lower = $3)
-               OR (kind = 'group' AND $2 = 'user' AND name_lower IN
-                   (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))
-             ORDER BY kind, name_lower, policy_name",
-        )
-        .bind(account)
-        .bind(kind.as_str())
-        .bind(&lower)
-        .fetch_all(&self.db.pool)
-        .await?;
-        for r in &inline {
-            let (k, owner, pname, document): (String, String, String, String) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-            policies.push(Arc::new(compile(
-                &format!("{k}/{owner}/{pname}"),
-                None,
-                &document,
-            )?));
-        }
-        let boundary = match &row.boundary {
+        let boundary = match boundary {
             None => None,
-            Some(arn) => {
-                let (version, _) = self.default_document(account, arn).await?;
-                let pname = arn.rsplit('/').next().unwrap_or(arn);
+            Some((b, version)) => {
+                let pname = b.rsplit('/').next().unwrap_or(&b).to_string();
                 Some(PolicySet::new([self
-                    .compiled_version(arn, pname, &version)
+                    .compiled_version(&b, &pname, &version)
                     .await?]))
             }
         };
         Ok(Effective {
-            arn: row.arn,
-            id: row.id,
+            arn,
+            id,
             identity: PolicySet::new(policies),
             boundary,
             seq,
@@ -200,6 +214,17 @@ impl Store {
             map.insert(key, compiled.clone());
         }
         Ok(compiled)
+    }
+
+    /// Empties the caches of principals' sets and, with `compiled`, of compiled policy
+    /// versions too (for cold-start measurements).
+    pub fn clear_caches(&self, compiled: bool) {
+        if compiled && let Ok(mut m) = self.db.cache.compiled.lock() {
+            m.clear();
+        }
+        if let Ok(mut m) = self.db.cache.principals.lock() {
+            m.clear();
+        }
     }
 
     /// Reads the journal sequence, so that changes made by other nodes invalidate this node's
