@@ -4,6 +4,7 @@
 //!   managed policies attached, with empty caches and from the cache;
 //! - `store/write-pair`: CreateUser plus AttachUserPolicy, two durable commits, on SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::disallowed_methods)] // A benchmark measures time.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
