@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use gatehouse_engine::{Case, CaseError, Explanation, Failure, explain};
+use gatehouse_engine::{Case, CaseError, Explanation, Failure, decide, explain};
 
 use crate::Status;
 use crate::input::read_policy;
@@ -98,6 +98,17 @@ pub fn test(args: &TestArgs) -> Status {
             continue;
         };
         let explanation = explain(&case.layers(), &case.request);
+        // The fast, indexed path must agree with the full scan that explains.
+        let fast = decide(&case.layers(), &case.request).kind;
+        if fast != explanation.decision {
+            failed += 1;
+            println!(
+                "FAIL {name}\n  the indexed path decides {}, the full scan {}\n",
+                fast.as_str(),
+                explanation.decision.as_str()
+            );
+            continue;
+        }
         if explanation.decision == expect {
             passed += 1;
         } else {

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use gatehouse_policy::{
     ActionClause, Effect, OperatorName, Policy, Principal, PrincipalClause, PrincipalKind,
     ResourceClause, Statement, Version,
@@ -314,12 +316,13 @@ pub(crate) enum StatementIndex {
 /// A statement's actions of one service.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ServiceActions {
-    service: Box<str>,
+    service: Arc<str>,
     /// When a pattern for this service has a wildcard: the positions of all the statement's
     /// patterns for this service (only those can match its actions).
     wild: Option<Arc<[u32]>>,
-    /// Otherwise: the exact action names.
-    exact: Box<[Box<str>]>,
+    /// Otherwise: the exact actions, lower-cased (`s3:getobject`). Shared with every policy
+    /// set the statement is indexed in, so building a set allocates no keys.
+    exact: Box<[Arc<str>]>,
 }
 
 impl StatementIndex {
@@ -363,7 +366,10 @@ impl StatementIndex {
                     exact: if wild {
                         Box::new([])
                     } else {
-                        names.into_iter().map(Into::into).collect()
+                        names
+                            .into_iter()
+                            .map(|n| Arc::from(format!("{svc}:{n}")))
+                            .collect()
                     },
                 })
                 .collect(),
@@ -483,14 +489,6 @@ pub(crate) struct WildEntry {
     pub(crate) patterns: Arc<[u32]>,
 }
 
-#[derive(Clone, Debug, Default)]
-struct ServiceBucket {
-    /// Statements that name the action exactly.
-    exact: Map<Box<str>, Vec<StmtRef>>,
-    /// Statements with a wildcard in an action name of this service.
-    wild: Vec<WildEntry>,
-}
-
 /// The candidates for one action: statements known to match it, statements whose patterns for
 /// the action's service must be tried, and statements to check in full.
 pub(crate) struct Candidates<'s> {
@@ -504,7 +502,10 @@ pub(crate) struct Candidates<'s> {
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     policies: Vec<Arc<CompiledPolicy>>,
-    services: Map<Box<str>, ServiceBucket>,
+    /// Statements that name an action exactly, by the lower-cased action.
+    exact: Map<Arc<str>, SmallVec<[StmtRef; 2]>>,
+    /// Statements with a wildcard in an action name, by service.
+    wild: Map<Arc<str>, Vec<WildEntry>>,
     /// `NotAction` statements and statements with a wildcard in the service prefix.
     always: Vec<StmtRef>,
     statements: usize,
@@ -513,8 +514,20 @@ pub struct PolicySet {
 impl PolicySet {
     /// Indexes the policies.
     pub fn new(policies: impl IntoIterator<Item = Arc<CompiledPolicy>>) -> PolicySet {
+        let policies: Vec<Arc<CompiledPolicy>> = policies.into_iter().collect();
+        let (mut exact, mut wild) = (0, 0);
+        for st in policies.iter().flat_map(|p| p.statements.iter()) {
+            if let StatementIndex::Services(list) = &st.index_entry {
+                for sa in list.iter() {
+                    exact += sa.exact.len();
+                    wild += usize::from(sa.wild.is_some());
+                }
+            }
+        }
         let mut set = PolicySet {
-            policies: policies.into_iter().collect(),
+            policies,
+            exact: Map::with_capacity_and_hasher(exact, Default::default()),
+            wild: Map::with_capacity_and_hasher(wild, Default::default()),
             ..PolicySet::default()
         };
         for (pi, policy) in set.policies.iter().enumerate() {
@@ -529,27 +542,19 @@ impl PolicySet {
                     StatementIndex::Always => set.always.push(r),
                     StatementIndex::Services(list) => {
                         for sa in list.iter() {
-                            if !set.services.contains_key(&*sa.service) {
-                                set.services
-                                    .insert(sa.service.clone(), ServiceBucket::default());
-                            }
-                            let Some(bucket) = set.services.get_mut(&*sa.service) else {
-                                continue;
-                            };
                             if let Some(positions) = &sa.wild {
-                                bucket.wild.push(WildEntry {
-                                    stmt: r,
-                                    patterns: positions.clone(),
-                                });
+                                set.wild
+                                    .entry(sa.service.clone())
+                                    .or_default()
+                                    .push(WildEntry {
+                                        stmt: r,
+                                        patterns: positions.clone(),
+                                    });
                                 continue;
                             }
-                            for name in sa.exact.iter() {
-                                if !bucket.exact.contains_key(&**name) {
-                                    bucket.exact.insert(name.clone(), Vec::new());
-                                }
-                                if let Some(list) = bucket.exact.get_mut(&**name)
-                                    && list.last() != Some(&r)
-                                {
+                            for key in sa.exact.iter() {
+                                let list = set.exact.entry(key.clone()).or_default();
+                                if list.last() != Some(&r) {
                                     list.push(r);
                                 }
                             }
@@ -594,24 +599,17 @@ impl PolicySet {
     /// The statements that may apply to a (lower-cased) action.
     pub(crate) fn candidates(&self, action_lower: &str) -> Candidates<'_> {
         // An action without a service prefix can only match patterns checked in full.
-        let Some((svc, name)) = action_lower.split_once(':') else {
+        let Some((svc, _)) = action_lower.split_once(':') else {
             return Candidates {
                 exact: &[],
                 wild: &[],
                 always: &self.always,
             };
         };
-        match self.services.get(svc) {
-            Some(b) => Candidates {
-                exact: b.exact.get(name).map_or(&[], Vec::as_slice),
-                wild: &b.wild,
-                always: &self.always,
-            },
-            None => Candidates {
-                exact: &[],
-                wild: &[],
-                always: &self.always,
-            },
+        Candidates {
+            exact: self.exact.get(action_lower).map_or(&[], |l| l.as_slice()),
+            wild: self.wild.get(svc).map_or(&[], Vec::as_slice),
+            always: &self.always,
         }
     }
 }
