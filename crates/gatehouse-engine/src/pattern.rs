@@ -72,6 +72,40 @@ impl Pattern {
     /// Compiles `text`. Variables are read only when `variables` is true (policy Version
     /// 2012-10-17, in places where AWS allows them).
     pub(crate) fn compile(text: &str, variables: bool, wildcards: Wildcards) -> Pattern {
+        // The common shapes (`s3:GetObject`, `s3:Get*`, `*`) without tokenizing: compiling
+        // AWS's large managed policies is mostly these.
+        let bytes = text.as_bytes();
+        let special = |b: &u8| {
+            (wildcards == Wildcards::Yes && (*b == b'*' || *b == b'?')) || (variables && *b == b'$')
+        };
+        match bytes.iter().position(special) {
+            None => {
+                let lit: Box<[u8]> = bytes.into();
+                return Pattern {
+                    toks: if lit.is_empty() {
+                        Box::new([])
+                    } else {
+                        Box::new([Tok::Lit(lit.clone())])
+                    },
+                    fast: Fast::Exact(lit),
+                };
+            }
+            Some(i) if i + 1 == bytes.len() && bytes.get(i) == Some(&b'*') => {
+                let lit: Box<[u8]> = bytes.get(..i).unwrap_or_default().into();
+                let toks: Box<[Tok]> = if lit.is_empty() {
+                    Box::new([Tok::Star])
+                } else {
+                    Box::new([Tok::Lit(lit.clone()), Tok::Star])
+                };
+                let fast = if lit.is_empty() {
+                    Fast::Any
+                } else {
+                    Fast::Prefix(lit)
+                };
+                return Pattern { toks, fast };
+            }
+            _ => {}
+        }
         let toks = tokenize(text, variables, wildcards);
         Pattern::from_toks(toks)
     }

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::StoreError;
 
@@ -69,9 +68,9 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 pub(crate) struct Db {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
-    /// SQLite has one writer: writes queue here rather than fail with SQLITE_BUSY. PostgreSQL
-    /// writers serialize on an advisory lock instead, across every node.
-    write_lock: Arc<Mutex<()>>,
+    /// Where write transactions run: one connection for SQLite (its single writer); the pool
+    /// for PostgreSQL, whose writers serialize on an advisory lock across every node.
+    write_pool: AnyPool,
     /// The compiled-policy caches, told of every commit.
     pub(crate) cache: Arc<crate::effective::PolicyCache>,
 }
@@ -95,32 +94,43 @@ impl Db {
         let options: AnyConnectOptions = url
             .parse()
             .map_err(|e| StoreError::config(format!("database URL {url:?}: {e}")))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 8,
-            })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; FULL makes every commit
-                        // durable before it is acknowledged.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
+        let pool_with = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // The busy timeout first: switching to WAL takes a lock that another
+                            // connection may hold for a moment. WAL lets readers run beside the
+                            // writer; FULL makes every commit durable before it is acknowledged.
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::config(format!("cannot open database {url:?}: {e}")))?;
+                .connect_with(options.clone())
+        };
+        let open_err =
+            |e: sqlx::Error| StoreError::config(format!("cannot open database {url:?}: {e}"));
+        let (pool, write_pool) = match backend {
+            // SQLite has one writer: one connection writes, so a transaction dropped without a
+            // commit has rolled back before the next write begins on that same connection.
+            Backend::Sqlite => {
+                let write = pool_with(1).await.map_err(open_err)?;
+                (pool_with(4).await.map_err(open_err)?, write)
+            }
+            Backend::Postgres => {
+                let pool = pool_with(8).await.map_err(open_err)?;
+                (pool.clone(), pool)
+            }
+        };
         let db = Db {
             pool,
+            write_pool,
             backend,
-            write_lock: Arc::new(Mutex::new(())),
             cache: Arc::default(),
         };
         db.migrate().await?;
@@ -157,11 +167,7 @@ impl Db {
 
     /// Begins a write transaction: the only way to change the store.
     pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK_KEY)
@@ -170,7 +176,6 @@ impl Db {
         }
         Ok(WriteTx {
             tx,
-            _guard: guard,
             cache: self.cache.clone(),
             last_seq: None,
         })
@@ -180,7 +185,6 @@ impl Db {
 /// A write transaction. Dropped without `commit`, it rolls back.
 pub(crate) struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
     cache: Arc<crate::effective::PolicyCache>,
     last_seq: Option<i64>,
 }

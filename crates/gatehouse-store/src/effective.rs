@@ -104,9 +104,10 @@ impl Store {
         Ok(built)
     }
 
-    /// Reads and compiles a principal's policies in two queries (the journal sequence is read
-    /// in the first, before the policies, so a change made meanwhile makes the result stale
-    /// rather than lost).
+    /// Reads and compiles a principal's policies in one query: the principal (with the
+    /// journal sequence, read in the same statement, so a change made meanwhile makes the result
+    /// stale rather than lost), its attached managed policies and those of its groups, and its
+    /// and its groups' inline policies.
     async fn build_effective(
         &self,
         account: &str,
@@ -115,36 +116,19 @@ impl Store {
     ) -> Result<Effective, StoreError> {
         crate::names::name(kind.field(), name, 128)?;
         let lower = name.to_lowercase();
-        let row = sqlx::query(
-            "SELECT (SELECT value FROM counters WHERE name = 'journal'), p.arn, p.id, p.boundary_arn,
-                    (SELECT q.default_version FROM policies q WHERE q.arn = p.boundary_arn)
-             FROM principals p WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3",
-        )
-        .bind(account)
-        .bind(kind.as_str())
-        .bind(&lower)
-        .fetch_optional(&self.db.pool)
-        .await?
-        .ok_or_else(|| StoreError::no_such(kind.not_found(name)))?;
-        let (seq, arn, id): (i64, String, String) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        let boundary: Option<(String, String)> = match (
-            row.try_get::<Option<String>, _>(3)?,
-            row.try_get::<Option<String>, _>(4)?,
-        ) {
-            (Some(b), Some(v)) => Some((b, v)),
-            _ => None,
-        };
-        // Attached managed policies (the principal's, and for a user its groups'), then inline
-        // policies (likewise), in one query.
         let rows = sqlx::query(
-            "SELECT 'managed', p.arn, p.name, p.default_version FROM attachments a
+            "SELECT 'principal', p.arn, p.id, COALESCE(p.boundary_arn, ''),
+                    COALESCE((SELECT q.default_version FROM policies q WHERE q.arn = p.boundary_arn), ''),
+                    (SELECT value FROM counters WHERE name = 'journal')
+               FROM principals p WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3
+             UNION ALL
+             SELECT 'managed', p.arn, p.name, p.default_version, '', 0 FROM attachments a
                JOIN policies p ON p.arn = a.policy_arn
                WHERE a.account = $1 AND ((a.kind = $2 AND a.name_lower = $3)
                  OR (a.kind = 'group' AND $2 = 'user' AND a.name_lower IN
                      (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))
              UNION ALL
-             SELECT 'inline', kind || '/' || name_lower || '/' || policy_name, policy_name, document
+             SELECT 'inline', kind || '/' || name_lower || '/' || policy_name, policy_name, document, '', 0
                FROM inline_policies
                WHERE account = $1 AND ((kind = $2 AND name_lower = $3)
                  OR (kind = 'group' AND $2 = 'user' AND name_lower IN
@@ -155,10 +139,20 @@ impl Store {
         .bind(&lower)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut entries: Vec<(String, String, String, String)> = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect::<Result<_, StoreError>>()?;
+        let mut principal: Option<(String, String, String, String, i64)> = None;
+        let mut entries: Vec<(String, String, String, String)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let source: String = r.try_get(0)?;
+            let (a, b, c): (String, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            if source == "principal" {
+                principal = Some((a, b, c, r.try_get(4)?, r.try_get(5)?));
+            } else {
+                entries.push((source, a, b, c));
+            }
+        }
+        let (arn, id, boundary_arn, boundary_version, seq) =
+            principal.ok_or_else(|| StoreError::no_such(kind.not_found(name)))?;
+        let boundary = (!boundary_arn.is_empty()).then_some((boundary_arn, boundary_version));
         // A policy attached both to the user and to one of its groups counts once; order is
         // fixed so that equal inputs give equal sets.
         entries.sort();
