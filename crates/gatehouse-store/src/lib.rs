@@ -79,6 +79,8 @@ pub struct Store {
     db: db::Db,
     clock: Arc<dyn Clock>,
     options: Arc<StoreOptions>,
+    /// Accounts known to exist (they are never deleted).
+    known_accounts: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -110,6 +112,7 @@ impl Store {
             db: db::Db::open(url).await?,
             clock,
             options: Arc::new(options),
+            known_accounts: Arc::default(),
         })
     }
 

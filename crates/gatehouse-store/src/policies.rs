@@ -669,24 +669,21 @@ impl Store {
             ));
         }
         let lower = row.name.to_lowercase();
-        let already: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE account = $1 AND kind = $2 AND name_lower = $3 AND policy_arn = $4")
-            .bind(account)
-            .bind(kind.as_str())
-            .bind(&lower)
-            .bind(arn)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        if already > 0 {
-            return Ok(());
-        }
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM attachments WHERE account = $1 AND kind = $2 AND name_lower = $3",
+        // Whether it is attached already, and how many are: one query.
+        let counts = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN policy_arn = $4 THEN 1 ELSE 0 END), 0)
+             FROM attachments WHERE account = $1 AND kind = $2 AND name_lower = $3",
         )
         .bind(account)
         .bind(kind.as_str())
         .bind(&lower)
+        .bind(arn)
         .fetch_one(&mut *w.tx)
         .await?;
+        let (count, already): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
+        if already > 0 {
+            return Ok(());
+        }
         let quota = match kind {
             PrincipalKind::Group => 10,
             _ => self.options.managed_policies_per_principal,

@@ -217,13 +217,27 @@ impl Store {
         w: &mut WriteTx,
         account: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        // Accounts are never deleted: once seen, no need to ask the database again.
+        if self
+            .known_accounts
+            .lock()
+            .is_ok_and(|k| k.contains(account))
+        {
+            return Ok(());
+        }
+        let done = sqlx::query(
             "INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
         )
         .bind(account)
         .bind(self.now())
         .execute(&mut *w.tx)
         .await?;
+        // Remember it only when it was there before this transaction, which may roll back.
+        if done.rows_affected() == 0
+            && let Ok(mut k) = self.known_accounts.lock()
+        {
+            k.insert(account.to_string());
+        }
         Ok(())
     }
 
