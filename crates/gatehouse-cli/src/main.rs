@@ -4,6 +4,7 @@
 mod eval;
 mod input;
 mod policy;
+mod provider;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,11 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: policy::PolicyCommand,
+    },
+    /// The provider's operations on its managed policies.
+    Provider {
+        #[command(subcommand)]
+        command: provider::ProviderCommand,
     },
     /// Decide one decision case and explain the decision.
     ///
@@ -50,6 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         Command::Policy { command } => policy::run(command),
+        Command::Provider { command } => provider::run(command),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => eval::test(&args),
     };

@@ -427,3 +427,71 @@ fn eval_rejects_bad_cases_with_a_location() {
         assert!(stderr(&o).contains(needle), "{text}: {}", stderr(&o));
     }
 }
+
+/// `gatehouse provider publish` loads the catalog on first start and publishes new default
+/// versions; the store refuses an invalid document.
+#[test]
+fn provider_publish_makes_a_new_default_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let doc = write(
+        &dir,
+        "v.json",
+        br#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "q:SendMessage", "Resource": "*"}}"#,
+    );
+    let publish = |file: &str| {
+        gatehouse(
+            &[
+                "provider",
+                "publish",
+                "--data-dir",
+                data,
+                "--policy",
+                "AmazonQDeveloperAccess",
+                "--document",
+                file,
+                "--description",
+                "Only SendMessage",
+            ],
+            None,
+        )
+    };
+    let o = publish(&doc);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "published AmazonQDeveloperAccess v8 (default)\n"
+    );
+    assert!(
+        stderr(&o).contains("loaded the provider catalog: 1568 policies"),
+        "{}",
+        stderr(&o)
+    );
+    let o = publish(&doc);
+    assert_eq!(
+        stdout(&o),
+        "published AmazonQDeveloperAccess v9 (default)\n"
+    );
+    assert!(
+        !stderr(&o).contains("loaded"),
+        "the catalog loads on first start only"
+    );
+    let bad = write(&dir, "bad.json", INVALID.as_bytes());
+    let o = publish(&bad);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("MalformedPolicyDocument"),
+        "{}",
+        stderr(&o)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data/secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

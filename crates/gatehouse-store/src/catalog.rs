@@ -103,17 +103,55 @@ fn version_number(id: &str) -> i64 {
         .unwrap_or(1)
 }
 
+/// The catalog packed at build time from the project's `data/` folder (see `build.rs`).
+const PACK: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.pack"));
+
+/// Finds a file in the pack.
+fn packed(rel: &str) -> Result<String, StoreError> {
+    let mut rest = PACK;
+    while !rest.is_empty() {
+        let (header, after) = rest
+            .split_once('\n')
+            .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))?;
+        let (name, len) = header
+            .split_once('\t')
+            .and_then(|(n, l)| Some((n, l.parse::<usize>().ok()?)))
+            .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))?;
+        let content = after
+            .get(..len)
+            .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))?;
+        if name == rel {
+            return Ok(content.to_string());
+        }
+        rest = after.get(len + 1..).unwrap_or("");
+    }
+    Err(StoreError::config(format!(
+        "the embedded catalog has no {rel}"
+    )))
+}
+
 impl ProviderCatalog {
+    /// The catalog that ships inside Gatehouse: every current AWS managed policy and the
+    /// recovered history of the Amazon Q policies, packed from the project's `data/` folder at
+    /// build time.
+    pub fn embedded() -> Result<ProviderCatalog, StoreError> {
+        ProviderCatalog::read_with(&|rel: &str| packed(rel))
+    }
+
     /// Reads the catalog from a `data/` folder: `aws-managed-policies/` (every current policy,
     /// its default version) and `managed-policy-history/` (every recovered version of the
     /// Amazon Q policies, with AWS's dates).
     pub fn from_dir(data: &Path) -> Result<ProviderCatalog, StoreError> {
-        let managed = data.join("aws-managed-policies");
-        let index: Index = serde_json::from_str(&read(&managed.join("index.json"))?)
+        ProviderCatalog::read_with(&|rel: &str| read(&data.join(rel)))
+    }
+
+    fn read_with(
+        read: &dyn Fn(&str) -> Result<String, StoreError>,
+    ) -> Result<ProviderCatalog, StoreError> {
+        let index: Index = serde_json::from_str(&read("aws-managed-policies/index.json")?)
             .map_err(|e| StoreError::config(format!("aws-managed-policies/index.json: {e}")))?;
-        let history_dir = data.join("managed-policy-history");
         let history: Vec<HistoryEntry> =
-            serde_json::from_str(&read(&history_dir.join("history.json"))?).map_err(|e| {
+            serde_json::from_str(&read("managed-policy-history/history.json")?).map_err(|e| {
                 StoreError::config(format!("managed-policy-history/history.json: {e}"))
             })?;
         let mut recovered: BTreeMap<String, Vec<CatalogVersion>> = BTreeMap::new();
@@ -124,7 +162,7 @@ impl ProviderCatalog {
             };
             recovered.entry(h.policy).or_default().push(CatalogVersion {
                 version_id,
-                document: read(&history_dir.join(file))?,
+                document: read(&format!("managed-policy-history/{file}"))?,
                 created_at: millis(&date)?,
             });
         }
@@ -134,7 +172,7 @@ impl ProviderCatalog {
                 Some(v) => v,
                 None => vec![CatalogVersion {
                     version_id: e.default_version_id.clone(),
-                    document: read(&managed.join(&e.file))?,
+                    document: read(&format!("aws-managed-policies/{}", e.file))?,
                     created_at: millis(&e.update_date)?,
                 }],
             };

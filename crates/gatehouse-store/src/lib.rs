@@ -12,6 +12,7 @@ mod access_keys;
 mod catalog;
 mod clock;
 mod crypto;
+pub mod datadir;
 mod db;
 mod effective;
 mod error;

@@ -1326,3 +1326,11 @@ async fn journal_records_every_change(s: Store) {
     );
     assert_eq!(s.journal_seq().await.unwrap(), last.seq);
 }
+
+/// The catalog packed into the binary is the one in `data/`.
+#[test]
+fn embedded_catalog_is_the_data_folder() {
+    let embedded = gatehouse_store::ProviderCatalog::embedded().unwrap();
+    assert_eq!(&embedded, catalog());
+    assert_eq!(embedded.policies.len(), 1568);
+}

@@ -1,0 +1,95 @@
+//! `gatehouse provider ...`: the provider's own operations on its managed policies.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::Status;
+use crate::input::read_policy;
+
+#[derive(Subcommand)]
+pub enum ProviderCommand {
+    /// Publish a new default version of a provider-managed policy.
+    ///
+    /// The new version takes effect at once for every user, group and role the policy is
+    /// attached to, in every account. The document is checked by the rules AWS's own managed
+    /// policies meet. Exits 0 when published, 1 when the store refuses it (an invalid document,
+    /// an unknown policy), 2 on a usage or I/O error.
+    Publish(PublishArgs),
+}
+
+#[derive(Args)]
+pub struct PublishArgs {
+    /// The policy's name (`AmazonQDeveloperAccess`).
+    #[arg(long, value_name = "NAME")]
+    policy: String,
+    /// The new document, or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    document: String,
+    /// What changed, as the policy's update history will show it.
+    #[arg(long, value_name = "TEXT")]
+    description: String,
+    /// The data directory (its database and secret key).
+    #[arg(long, value_name = "DIR", default_value = "gatehouse-data")]
+    data_dir: PathBuf,
+    /// A database other than the data directory's SQLite file (`postgres://...`).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
+pub fn run(command: ProviderCommand) -> Status {
+    match command {
+        ProviderCommand::Publish(args) => publish(&args),
+    }
+}
+
+fn publish(args: &PublishArgs) -> Status {
+    let document = match read_policy(&args.document) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.document);
+            return Status::Error;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return Status::Error;
+        }
+    };
+    runtime.block_on(async {
+        let (store, loaded) =
+            match gatehouse_store::Store::open_data_dir(&args.data_dir, args.database.as_deref())
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {}", e.message);
+                    return Status::Error;
+                }
+            };
+        if let Some(summary) = loaded {
+            eprintln!(
+                "loaded the provider catalog: {} policies, {} versions",
+                summary.policies, summary.versions
+            );
+        }
+        match store
+            .publish_provider_version(&args.policy, &document, &args.description)
+            .await
+        {
+            Ok(v) => {
+                println!("published {} {} (default)", args.policy, v.version_id);
+                Status::Ok
+            }
+            Err(e) => {
+                eprintln!("{}: {}: {}", args.document, e.code.as_str(), e.message);
+                Status::Findings
+            }
+        }
+    })
+}
