@@ -1334,3 +1334,65 @@ fn embedded_catalog_is_the_data_folder() {
     assert_eq!(&embedded, catalog());
     assert_eq!(embedded.policies.len(), 1568);
 }
+
+/// The managed-policy quota per user or role is 10 by default and can be raised to 20, no more.
+async fn quota_of_twenty(s: Store) {
+    let a = Actor::root(A);
+    s.create_role(&a, "r", None, TRUST, None, None, None, &[])
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    for i in 0..21 {
+        arns.push(
+            s.create_policy(&a, &format!("Q{i:02}"), None, &doc("s3:*"), None, &[])
+                .await
+                .unwrap()
+                .arn,
+        );
+    }
+    for arn in &arns[..20] {
+        s.attach_policy(&a, PrincipalKind::Role, "r", arn)
+            .await
+            .unwrap();
+    }
+    fails(
+        s.attach_policy(&a, PrincipalKind::Role, "r", &arns[20])
+            .await,
+        ErrorCode::LimitExceeded,
+        "Cannot exceed quota for PoliciesPerRole: 20",
+    );
+}
+
+async fn raised(url: String) -> Store {
+    let mut o = crate::options();
+    o.managed_policies_per_principal = 20;
+    Store::open(&url, o).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_raised_to_twenty_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    quota_of_twenty(
+        raised(format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("q.db").display()
+        ))
+        .await,
+    )
+    .await;
+    let mut o = crate::options();
+    o.managed_policies_per_principal = 21;
+    let e = Store::open(
+        &format!("sqlite://{}?mode=rwc", dir.path().join("q2.db").display()),
+        o,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.message.contains("between 10 and 20"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test starts one and runs these"]
+async fn quota_raised_to_twenty_postgres() {
+    quota_of_twenty(raised(crate::postgres_url().await).await).await;
+}
