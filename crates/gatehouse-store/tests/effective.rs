@@ -160,3 +160,59 @@ async fn postgres_nodes_see_each_others_changes_within_a_second() {
     }
     watcher.abort();
 }
+
+/// Two Gatehouse processes on one PostgreSQL: a writer process attaches a policy; this process
+/// (another node, with its cache primed before the change) enforces it within one second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/test starts one and runs these"]
+async fn postgres_a_change_made_by_another_process_is_enforced_within_a_second() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let url = postgres_url().await;
+    let node = Store::open(&url, options()).await.unwrap();
+    let watcher = node.watch(Duration::from_millis(100));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse-store-load"))
+        .args([url.as_str(), "7", "1"])
+        .env("GATEHOUSE_STORE_LOAD_PAUSE_MS", "300")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen_attach = None;
+    while let Some(Ok(line)) = lines.next() {
+        if line == "user u7" {
+            // Prime this node's cache: no policy yet.
+            let e = node
+                .effective_policies(A, PrincipalKind::User, "u7")
+                .await
+                .unwrap();
+            assert!(e.identity.policies().is_empty());
+        }
+        if line.starts_with("attach u7 ") {
+            seen_attach = Some(Instant::now());
+            break;
+        }
+    }
+    let started = seen_attach.expect("the writer attached a policy");
+    loop {
+        let e = node
+            .effective_policies(A, PrincipalKind::User, "u7")
+            .await
+            .unwrap();
+        if e.identity.policies().iter().any(|p| p.name() == "p7") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the other process's change is not enforced after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "enforced {:?} after the other process acknowledged it",
+        started.elapsed()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    watcher.abort();
+}

@@ -5,7 +5,8 @@
 //! and CreateAccessKey in account 111122223333, and prints one line per write as soon as the
 //! store has acknowledged it (the commit is durable), then flushes. The access-key secret key
 //! is the hex in GATEHOUSE_STORE_KEY (64 hex digits), else all zeros. With COUNT 0 it runs
-//! until killed. Exits 1 on the first refused write.
+//! until killed. GATEHOUSE_STORE_LOAD_PAUSE_MS makes it wait that long after each write (the
+//! two-node test uses it). Exits 1 on the first refused write.
 #![allow(clippy::print_stdout)]
 
 use std::io::Write;
@@ -50,10 +51,17 @@ async fn main() -> std::process::ExitCode {
 async fn run(url: &str, start: u64, count: u64) -> Result<(), gatehouse_store::StoreError> {
     let store = Store::open(url, StoreOptions::new(key())).await?;
     let actor = Actor::root("111122223333");
+    let pause = std::env::var("GATEHOUSE_STORE_LOAD_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
     let mut out = std::io::stdout().lock();
     let mut ack = |line: String| {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
+        if let Some(p) = pause {
+            std::thread::sleep(p);
+        }
     };
     let mut i = start;
     while count == 0 || i < start + count {
