@@ -24,9 +24,55 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// One action pattern, lower-cased.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ActionPattern {
+    /// As written (for explanations).
     pub(crate) text: Box<str>,
-    lower: Box<str>,
-    pattern: Pattern,
+    /// Lower-cased; also the action index's key for an exact action.
+    pub(crate) lower: Arc<str>,
+    matcher: ActionMatch,
+}
+
+/// How an action pattern matches. Action patterns have no variables, and almost all are an
+/// exact action or a prefix (`s3:Get*`): those compile without allocating a matcher (AWS's
+/// ReadOnlyAccess alone has about 2,900 of them).
+#[derive(Clone, Debug, PartialEq)]
+enum ActionMatch {
+    Exact,
+    /// The first `n` bytes of `lower`, then anything.
+    Prefix(usize),
+    Any,
+    Glob(Box<Pattern>),
+}
+
+impl ActionPattern {
+    fn compile(text: &str) -> ActionPattern {
+        let lower: Arc<str> = Arc::from(text.to_ascii_lowercase());
+        let matcher = match lower.find(['*', '?']) {
+            None => ActionMatch::Exact,
+            Some(0) if &*lower == "*" => ActionMatch::Any,
+            Some(i) if i + 1 == lower.len() && lower.ends_with('*') => ActionMatch::Prefix(i),
+            Some(_) => ActionMatch::Glob(Box::new(Pattern::compile(&lower, false, Wildcards::Yes))),
+        };
+        ActionPattern {
+            text: text.into(),
+            lower,
+            matcher,
+        }
+    }
+
+    /// Whether the (lower-cased) action matches.
+    fn matches(&self, action_lower: &str) -> bool {
+        match &self.matcher {
+            ActionMatch::Exact => *self.lower == *action_lower,
+            ActionMatch::Prefix(n) => self
+                .lower
+                .get(..*n)
+                .is_some_and(|prefix| action_lower.starts_with(prefix)),
+            ActionMatch::Any => true,
+            ActionMatch::Glob(p) => {
+                p.matches(action_lower, &crate::request::Context::new()) == Some(true)
+            }
+        }
+    }
 }
 
 /// `Action` or `NotAction`.
@@ -43,35 +89,23 @@ impl Actions {
             patterns: clause
                 .values
                 .iter()
-                .map(|v| {
-                    let lower = v.node.to_ascii_lowercase();
-                    ActionPattern {
-                        text: v.node.as_ref().into(),
-                        pattern: Pattern::compile(&lower, false, Wildcards::Yes),
-                        lower: lower.into(),
-                    }
-                })
+                .map(|v| ActionPattern::compile(&v.node))
                 .collect(),
         }
     }
 
     /// Whether any of the patterns at these positions matches the (lower-cased) action.
     pub(crate) fn any_at(&self, positions: &[u32], action_lower: &str) -> bool {
-        let ctx = crate::request::Context::new();
         positions.iter().any(|&i| {
             self.patterns
                 .get(i as usize)
-                .is_some_and(|p| p.pattern.matches(action_lower, &ctx) == Some(true))
+                .is_some_and(|p| p.matches(action_lower))
         })
     }
 
     /// Whether the element lets the (lower-cased) action through.
     pub(crate) fn matches(&self, action_lower: &str) -> bool {
-        let ctx = crate::request::Context::new();
-        let any = self
-            .patterns
-            .iter()
-            .any(|p| p.pattern.matches(action_lower, &ctx) == Some(true));
+        let any = self.patterns.iter().any(|p| p.matches(action_lower));
         any != self.negated
     }
 }
@@ -333,8 +367,9 @@ impl StatementIndex {
         if actions.negated {
             return StatementIndex::Always;
         }
-        // (service, has a wildcard, pattern positions, exact names), in first-seen order.
-        let mut services: Vec<(&str, bool, Vec<u32>, Vec<&str>)> = Vec::new();
+        // (service, has a wildcard, pattern positions, exact actions), in first-seen order.
+        type Group<'a> = (&'a str, bool, Vec<u32>, Vec<Arc<str>>);
+        let mut services: Vec<Group<'_>> = Vec::new();
         let mut seen: Map<&str, usize> = Map::default();
         for (i, p) in actions.patterns.iter().enumerate() {
             let Some((svc, name)) = p
@@ -345,31 +380,32 @@ impl StatementIndex {
                 // `*`, `s3*:Get`, or a malformed action.
                 return StatementIndex::Always;
             };
-            let at = *seen.entry(svc).or_insert_with(|| {
-                services.push((svc, false, Vec::new(), Vec::new()));
-                services.len() - 1
-            });
+            // Patterns come grouped by service, so the last service is the usual hit.
+            let at = match services.last() {
+                Some(last) if last.0 == svc => services.len() - 1,
+                _ => *seen.entry(svc).or_insert_with(|| {
+                    services.push((svc, false, Vec::new(), Vec::new()));
+                    services.len() - 1
+                }),
+            };
             if let Some(entry) = services.get_mut(at) {
                 entry.1 |= name.contains(['*', '?']);
                 entry.2.push(u32::try_from(i).unwrap_or(u32::MAX));
-                if !entry.3.contains(&name) {
-                    entry.3.push(name);
+                if !entry.3.contains(&p.lower) {
+                    entry.3.push(p.lower.clone());
                 }
             }
         }
         StatementIndex::Services(
             services
                 .into_iter()
-                .map(|(svc, wild, positions, names)| ServiceActions {
+                .map(|(svc, wild, positions, actions)| ServiceActions {
                     service: svc.into(),
                     wild: wild.then(|| positions.into()),
                     exact: if wild {
                         Box::new([])
                     } else {
-                        names
-                            .into_iter()
-                            .map(|n| Arc::from(format!("{svc}:{n}")))
-                            .collect()
+                        actions.into_boxed_slice()
                     },
                 })
                 .collect(),
