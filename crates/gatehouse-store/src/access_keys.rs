@@ -117,10 +117,19 @@ impl Store {
         id: &str,
         status: &str,
     ) -> Result<(), StoreError> {
-        if status != "Active" && status != "Inactive" {
-            return Err(StoreError::invalid(format!(
-                "Status {status} is not valid: it must be Active or Inactive."
-            )));
+        match status {
+            "Active" | "Inactive" => {}
+            // In the model's enum, but not a status a caller can set.
+            "Expired" => {
+                return Err(StoreError::invalid(
+                    "Status Expired is not valid: an access key can be made Active or Inactive.",
+                ));
+            }
+            other => {
+                return Err(StoreError::validation(format!(
+                    "1 validation error detected: Value '{other}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]"
+                )));
+            }
         }
         let account = actor.account.as_str();
         let mut w = self.db.begin().await?;

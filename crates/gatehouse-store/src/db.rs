@@ -71,6 +71,8 @@ pub(crate) struct Db {
     /// Where write transactions run: one connection for SQLite (its single writer); the pool
     /// for PostgreSQL, whose writers serialize on an advisory lock across every node.
     write_pool: AnyPool,
+    /// PostgreSQL: this node's writers queue here before taking a connection.
+    node_writer: Arc<tokio::sync::Mutex<()>>,
     /// The compiled-policy caches, told of every commit.
     pub(crate) cache: Arc<crate::effective::PolicyCache>,
 }
@@ -130,6 +132,7 @@ impl Db {
         let db = Db {
             pool,
             write_pool,
+            node_writer: Arc::default(),
             backend,
             cache: Arc::default(),
         };
@@ -167,6 +170,13 @@ impl Db {
 
     /// Begins a write transaction: the only way to change the store.
     pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        // PostgreSQL: one writer per node waits for the advisory lock, so waiting writers never
+        // hold the pool's connections that readers need. (SQLite's one write connection already
+        // serializes.)
+        let guard = match self.backend {
+            Backend::Postgres => Some(self.node_writer.clone().lock_owned().await),
+            Backend::Sqlite => None,
+        };
         let mut tx = self.write_pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -178,6 +188,7 @@ impl Db {
             tx,
             cache: self.cache.clone(),
             last_seq: None,
+            _node_writer: guard,
         })
     }
 }
@@ -185,6 +196,7 @@ impl Db {
 /// A write transaction. Dropped without `commit`, it rolls back.
 pub(crate) struct WriteTx {
     pub(crate) tx: Transaction<'static, Any>,
+    _node_writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     cache: Arc<crate::effective::PolicyCache>,
     last_seq: Option<i64>,
 }

@@ -96,7 +96,18 @@ impl Store {
         {
             return Ok(e.clone());
         }
-        let built = Arc::new(self.build_effective(account, kind, name).await?);
+        // A version read as the default can be deleted before its document is read (a
+        // SetDefault and a DeletePolicyVersion in between): read again.
+        let mut built = None;
+        for _ in 0..3 {
+            built = self.build_effective(account, kind, name).await?;
+            if built.is_some() {
+                break;
+            }
+        }
+        let built = Arc::new(built.ok_or_else(|| {
+            StoreError::config("the policies kept changing while they were read; try again")
+        })?);
         self.db.cache.advance(built.seq);
         if let Ok(mut map) = self.db.cache.principals.lock() {
             map.insert(key, built.clone());
@@ -113,22 +124,23 @@ impl Store {
         account: &str,
         kind: PrincipalKind,
         name: &str,
-    ) -> Result<Effective, StoreError> {
+    ) -> Result<Option<Effective>, StoreError> {
         crate::names::name(kind.field(), name, 128)?;
         let lower = name.to_lowercase();
         let rows = sqlx::query(
             "SELECT 'principal', p.arn, p.id, COALESCE(p.boundary_arn, ''),
                     COALESCE((SELECT q.default_version FROM policies q WHERE q.arn = p.boundary_arn), ''),
-                    (SELECT value FROM counters WHERE name = 'journal')
+                    (SELECT value FROM counters WHERE name = 'journal'),
+                    COALESCE((SELECT q.id FROM policies q WHERE q.arn = p.boundary_arn), '')
                FROM principals p WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3
              UNION ALL
-             SELECT 'managed', p.arn, p.name, p.default_version, '', 0 FROM attachments a
+             SELECT 'managed', p.arn, p.name, p.default_version, p.id, 0, '' FROM attachments a
                JOIN policies p ON p.arn = a.policy_arn
                WHERE a.account = $1 AND ((a.kind = $2 AND a.name_lower = $3)
                  OR (a.kind = 'group' AND $2 = 'user' AND a.name_lower IN
                      (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))
              UNION ALL
-             SELECT 'inline', kind || '/' || name_lower || '/' || policy_name, policy_name, document, '', 0
+             SELECT 'inline', kind || '/' || name_lower || '/' || policy_name, policy_name, document, '', 0, ''
                FROM inline_policies
                WHERE account = $1 AND ((kind = $2 AND name_lower = $3)
                  OR (kind = 'group' AND $2 = 'user' AND name_lower IN
@@ -139,75 +151,98 @@ impl Store {
         .bind(&lower)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut principal: Option<(String, String, String, String, i64)> = None;
-        let mut entries: Vec<(String, String, String, String)> = Vec::with_capacity(rows.len());
+        // (arn, id, boundary ARN, boundary version, sequence, boundary policy id)
+        type PrincipalRow = (String, String, String, String, i64, String);
+        let mut principal: Option<PrincipalRow> = None;
+        // (source, key, name, version or document, policy id)
+        let mut entries: Vec<(String, String, String, String, String)> =
+            Vec::with_capacity(rows.len());
         for r in &rows {
             let source: String = r.try_get(0)?;
-            let (a, b, c): (String, String, String) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let (a, b, c, d): (String, String, String, String) =
+                (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
             if source == "principal" {
-                principal = Some((a, b, c, r.try_get(4)?, r.try_get(5)?));
+                principal = Some((a, b, c, d, r.try_get(5)?, r.try_get(6)?));
             } else {
-                entries.push((source, a, b, c));
+                entries.push((source, a, b, c, d));
             }
         }
-        let (arn, id, boundary_arn, boundary_version, seq) =
+        let (arn, id, boundary_arn, boundary_version, seq, boundary_id) =
             principal.ok_or_else(|| StoreError::no_such(kind.not_found(name)))?;
-        let boundary = (!boundary_arn.is_empty()).then_some((boundary_arn, boundary_version));
         // A policy attached both to the user and to one of its groups counts once; order is
         // fixed so that equal inputs give equal sets.
         entries.sort();
         entries.dedup();
         let mut policies = Vec::with_capacity(entries.len());
-        for (source, key, pname, last) in &entries {
+        for (source, key, pname, last, policy_id) in &entries {
             if source == "managed" {
-                policies.push(self.compiled_version(key, pname, last).await?);
+                match self.compiled_version(policy_id, key, pname, last).await? {
+                    Some(c) => policies.push(c),
+                    None => return Ok(None),
+                }
             } else {
                 policies.push(Arc::new(compile(key, None, last)?));
             }
         }
-        let boundary = match boundary {
-            None => None,
-            Some((b, version)) => {
-                let pname = b.rsplit('/').next().unwrap_or(&b).to_string();
-                Some(PolicySet::new([self
-                    .compiled_version(&b, &pname, &version)
-                    .await?]))
+        let boundary = if boundary_arn.is_empty() {
+            None
+        } else {
+            let pname = boundary_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or(&boundary_arn)
+                .to_string();
+            match self
+                .compiled_version(&boundary_id, &boundary_arn, &pname, &boundary_version)
+                .await?
+            {
+                Some(c) => Some(PolicySet::new([c])),
+                None => return Ok(None),
             }
         };
-        Ok(Effective {
+        Ok(Some(Effective {
             arn,
             id,
             identity: PolicySet::new(policies),
             boundary,
             seq,
-        })
+        }))
     }
 
-    /// A managed policy version, compiled once.
+    /// A managed policy version, compiled once. Keyed by the policy's unique ID (new each
+    /// time a policy is created, so a policy deleted and created again under the same ARN
+    /// never meets the old one's documents) and the version. `None` when the version no longer
+    /// exists.
     async fn compiled_version(
         &self,
+        policy_id: &str,
         arn: &str,
         name: &str,
         version: &str,
-    ) -> Result<Arc<CompiledPolicy>, StoreError> {
-        let key = (arn.to_string(), version.to_string());
+    ) -> Result<Option<Arc<CompiledPolicy>>, StoreError> {
+        let key = (policy_id.to_string(), version.to_string());
         if let Ok(map) = self.db.cache.compiled.lock()
             && let Some(c) = map.get(&key)
         {
-            return Ok(c.clone());
+            return Ok(Some(c.clone()));
         }
-        let document: String = sqlx::query_scalar(
-            "SELECT document FROM policy_versions WHERE policy_arn = $1 AND version_id = $2",
+        let document: Option<String> = sqlx::query_scalar(
+            "SELECT v.document FROM policy_versions v JOIN policies p ON p.arn = v.policy_arn
+             WHERE v.policy_arn = $1 AND v.version_id = $2 AND p.id = $3",
         )
         .bind(arn)
         .bind(version)
-        .fetch_one(&self.db.pool)
+        .bind(policy_id)
+        .fetch_optional(&self.db.pool)
         .await?;
+        let Some(document) = document else {
+            return Ok(None);
+        };
         let compiled = Arc::new(compile(name, Some(version), &document)?);
         if let Ok(mut map) = self.db.cache.compiled.lock() {
             map.insert(key, compiled.clone());
         }
-        Ok(compiled)
+        Ok(Some(compiled))
     }
 
     /// Empties the caches of principals' sets and, with `compiled`, of compiled policy

@@ -104,12 +104,16 @@ pub(crate) fn version_id(value: &str) -> Result<i64, StoreError> {
     {
         return Err(bad());
     }
-    digits.parse().map_err(|_| bad())
+    // Matches the pattern but is beyond any version: no such version.
+    Ok(digits.parse().unwrap_or(i64::MAX))
 }
 
 /// A tag key (1-128) and value (0-256) of letters, digits, spaces and `_.:/=+-@`.
 pub(crate) fn tag(index: usize, key: &str, value: &str) -> Result<(), StoreError> {
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    // \p{L}, \p{N}, \p{Z} (separators: not tab or newline) and `_.:/=+-@`.
+    let allowed = |c: char| {
+        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+    };
     let key_field = format!("tags.{index}.member.key");
     let value_field = format!("tags.{index}.member.value");
     length(&key_field, key, 1, 128)?;

@@ -139,8 +139,9 @@ pub(crate) async fn find<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(PolicyRow::from_row).transpose()
 }
 
-fn not_found() -> StoreError {
-    StoreError::no_such("Policy ARN was not found.")
+/// AWS's NoSuchEntity for a policy ARN: `Policy arn:aws:iam::...:policy/x was not found.`
+fn not_found(arn: &str) -> StoreError {
+    StoreError::no_such(format!("Policy {arn} was not found."))
 }
 
 fn version_not_found(arn: &str, vid: &str) -> StoreError {
@@ -247,7 +248,7 @@ impl Store {
         tags::insert(&mut w, account, tags::target_policy(&arn), tag_list).await?;
         let policy = find(&mut *w.tx, account, &arn)
             .await?
-            .ok_or_else(not_found)?
+            .ok_or_else(|| not_found(&arn))?
             .into_policy(0, 0, tags::sorted(tag_list));
         w.journal(Event {
             at: now,
@@ -268,7 +269,7 @@ impl Store {
         check_arn(arn, ErrorCode::InvalidInput)?;
         let row = find(&self.db.pool, account, arn)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(|| not_found(arn))?;
         let (attached, bounds) = self.counts(&self.db.pool, account, arn).await?;
         let t = if row.provider() {
             Vec::new()
@@ -337,7 +338,7 @@ impl Store {
         check_arn(arn, ErrorCode::InvalidInput)?;
         let row = find(&mut *w.tx, account, arn)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(|| not_found(arn))?;
         if row.provider() {
             return Err(StoreError::denied(denied));
         }
@@ -499,7 +500,7 @@ impl Store {
     ) -> Result<(String, String), StoreError> {
         let row = find(&self.db.pool, account, arn)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(|| not_found(arn))?;
         let doc: String = sqlx::query_scalar(
             "SELECT document FROM policy_versions WHERE policy_arn = $1 AND version_id = $2",
         )
@@ -519,7 +520,7 @@ impl Store {
         check_arn(arn, ErrorCode::InvalidInput)?;
         let row = find(&self.db.pool, account, arn)
             .await?
-            .ok_or_else(not_found)?;
+            .ok_or_else(|| not_found(arn))?;
         let rows = sqlx::query("SELECT version_id, created_at, change_description FROM policy_versions WHERE policy_arn = $1 ORDER BY number DESC")
             .bind(arn)
             .fetch_all(&self.db.pool)
@@ -662,7 +663,7 @@ impl Store {
         let policy = find(&mut *w.tx, account, arn).await?.ok_or_else(|| {
             StoreError::no_such(format!("Policy {arn} does not exist or is not attachable."))
         })?;
-        if policy.path.starts_with("/aws-service-role/") {
+        if policy.provider() && policy.path.starts_with("/aws-service-role/") {
             return Err(StoreError::new(
                 ErrorCode::PolicyNotAttachable,
                 "Cannot attach a Service Role Policy to a Customer Role.",
@@ -739,7 +740,7 @@ impl Store {
             .execute(&mut *w.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(not_found());
+            return Err(not_found(arn));
         }
         w.journal(Event {
             at: self.now(),

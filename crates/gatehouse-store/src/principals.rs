@@ -123,7 +123,9 @@ pub(crate) async fn require<'e, E: Executor<'e, Database = Any>>(
     kind: PrincipalKind,
     name: &str,
 ) -> Result<PrincipalRow, StoreError> {
-    names::name(kind.field(), name, 128)?;
+    // Roles are named in at most 64 characters; existing users and groups in 128.
+    let max = if kind == PrincipalKind::Role { 64 } else { 128 };
+    names::name(kind.field(), name, max)?;
     find(e, account, kind, name)
         .await?
         .ok_or_else(|| StoreError::no_such(kind.not_found(name)))
@@ -217,6 +219,12 @@ impl Store {
         w: &mut WriteTx,
         account: &str,
     ) -> Result<(), StoreError> {
+        // Changes are made in an account: a 12-digit ID (never the provider's `aws`).
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::invalid(format!(
+                "Account ID {account} is not valid: it must be 12 digits."
+            )));
+        }
         // Accounts are never deleted: once seen, no need to ask the database again.
         if self
             .known_accounts
@@ -233,10 +241,21 @@ impl Store {
         .execute(&mut *w.tx)
         .await?;
         // Remember it only when it was there before this transaction, which may roll back.
-        if done.rows_affected() == 0
-            && let Ok(mut k) = self.known_accounts.lock()
-        {
-            k.insert(account.to_string());
+        if done.rows_affected() == 0 {
+            if let Ok(mut k) = self.known_accounts.lock() {
+                k.insert(account.to_string());
+            }
+        } else {
+            w.journal(Event {
+                at: self.now(),
+                account,
+                actor: "gatehouse",
+                operation: "CreateAccount",
+                entity: &format!("arn:aws:iam::{account}:root"),
+                before: None,
+                after: None,
+            })
+            .await?;
         }
         Ok(())
     }
@@ -1057,14 +1076,21 @@ impl Store {
             return Err(StoreError::invalid(format!("ARN {arn} is not valid.")));
         }
         let owner = arn.split(':').nth(4).unwrap_or("");
-        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE arn = $1")
+        let path: Option<String> = sqlx::query_scalar("SELECT path FROM policies WHERE arn = $1")
             .bind(arn)
-            .fetch_one(&mut *w.tx)
+            .fetch_optional(&mut *w.tx)
             .await?;
-        if exists == 0 || (owner != "aws" && owner != account) {
+        let Some(path) = path.filter(|_| owner == "aws" || owner == account) else {
             return Err(StoreError::no_such(format!(
                 "Scope ARN: {arn} does not exist or is not attachable."
             )));
+        };
+        // A service-role policy is for its service-linked role only, never a boundary.
+        if owner == "aws" && path.starts_with("/aws-service-role/") {
+            return Err(StoreError::new(
+                ErrorCode::PolicyNotAttachable,
+                format!("Cannot attach a Service Role Policy as a permissions boundary: {arn}."),
+            ));
         }
         Ok(())
     }

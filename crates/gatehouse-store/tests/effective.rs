@@ -216,3 +216,50 @@ async fn postgres_a_change_made_by_another_process_is_enforced_within_a_second()
     let _ = child.wait();
     watcher.abort();
 }
+
+on_both!(a_recreated_policy_is_not_served_from_the_old_one);
+
+/// A policy deleted and created again under the same ARN (and `v1` again) must not be served
+/// from the compiled copy of the old one.
+async fn a_recreated_policy_is_not_served_from_the_old_one(s: Store) {
+    let a = Actor::root(A);
+    s.create_user(&a, "u", None, None, &[]).await.unwrap();
+    let doc = |action: &str| {
+        format!(
+            r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}}}"#
+        )
+    };
+    let p = s
+        .create_policy(&a, "p", None, &doc("s3:*"), None, &[])
+        .await
+        .unwrap();
+    s.attach_policy(&a, PrincipalKind::User, "u", &p.arn)
+        .await
+        .unwrap();
+    let e = s
+        .effective_policies(A, PrincipalKind::User, "u")
+        .await
+        .unwrap();
+    assert_eq!(decision(&e, "s3:GetObject"), DecisionKind::Allow);
+    s.detach_policy(&a, PrincipalKind::User, "u", &p.arn)
+        .await
+        .unwrap();
+    s.delete_policy(&a, &p.arn).await.unwrap();
+    let p2 = s
+        .create_policy(&a, "p", None, &doc("ec2:*"), None, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.arn.as_str(), p2.default_version_id.as_str()),
+        (p2.arn.as_str(), "v1")
+    );
+    s.attach_policy(&a, PrincipalKind::User, "u", &p2.arn)
+        .await
+        .unwrap();
+    let e = s
+        .effective_policies(A, PrincipalKind::User, "u")
+        .await
+        .unwrap();
+    assert_eq!(decision(&e, "ec2:RunInstances"), DecisionKind::Allow);
+    assert_eq!(decision(&e, "s3:GetObject"), DecisionKind::ImplicitDeny);
+}

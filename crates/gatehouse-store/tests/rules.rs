@@ -57,7 +57,90 @@ on_both!(
     accounts_are_isolated,
     journal_records_every_change,
     refused_writes_roll_back_before_the_next_write,
+    review_findings,
 );
+
+/// Findings of the store's review, each a rule of AWS's.
+async fn review_findings(s: Store) {
+    s.load_provider_catalog(catalog()).await.unwrap();
+    let a = Actor::root(A);
+    s.create_user(&a, "u", None, None, &[]).await.unwrap();
+    // A service-role policy is never a permissions boundary.
+    fails_with(
+        s.put_permissions_boundary(
+            &a,
+            PrincipalKind::User,
+            "u",
+            "arn:aws:iam::aws:policy/aws-service-role/AWSServiceRoleForAmazonQDeveloper",
+        )
+        .await,
+        ErrorCode::PolicyNotAttachable,
+    );
+    // A customer policy at the path /aws-service-role/ is an ordinary policy.
+    let odd = s
+        .create_policy(
+            &a,
+            "Odd",
+            Some("/aws-service-role/"),
+            &doc("s3:*"),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
+    s.attach_policy(&a, PrincipalKind::User, "u", &odd.arn)
+        .await
+        .unwrap();
+    // Changes are made in a 12-digit account, never the provider's.
+    let provider = Actor {
+        account: "aws".into(),
+        arn: "arn:aws:iam::aws:root".into(),
+    };
+    fails_with(
+        s.create_policy(&provider, "Sneaky", None, &doc("s3:*"), None, &[])
+            .await,
+        ErrorCode::InvalidInput,
+    );
+    // Tag keys and values take letters, digits, separators and _.:/=+-@, not tabs or newlines.
+    fails_with(
+        s.tag(
+            &a,
+            TagOn::Principal(PrincipalKind::User, "u"),
+            &[tag("k", "a\tb")],
+        )
+        .await,
+        ErrorCode::ValidationError,
+    );
+    s.tag(
+        &a,
+        TagOn::Principal(PrincipalKind::User, "u"),
+        &[tag("k", "a b")],
+    )
+    .await
+    .unwrap();
+    // Access key status: not in the enum is ValidationError; Expired is InvalidInput.
+    s.create_access_key(&a, "u").await.unwrap();
+    let id = s.list_access_keys(A, "u").await.unwrap()[0].id.clone();
+    fails_with(
+        s.update_access_key(&a, "u", &id, "Paused").await,
+        ErrorCode::ValidationError,
+    );
+    fails_with(
+        s.update_access_key(&a, "u", &id, "Expired").await,
+        ErrorCode::InvalidInput,
+    );
+    // Role names have at most 64 characters, even when looking one up.
+    fails_with(
+        s.get_role(A, &"r".repeat(65)).await,
+        ErrorCode::ValidationError,
+    );
+    // A version id that fits the pattern but no version is NoSuchEntity.
+    fails_with(
+        s.get_policy_version(A, &odd.arn, "v99999999999999999999")
+            .await,
+        ErrorCode::NoSuchEntity,
+    );
+}
 
 /// A write refused half-way (after an UPDATE that touched nothing) rolls back before the next
 /// write begins. On SQLite a rollback still pending on another connection once made the next
@@ -243,12 +326,12 @@ async fn customer_policies_and_versions(s: Store) {
     fails(
         s.get_policy(A, &p.arn).await,
         ErrorCode::NoSuchEntity,
-        "Policy ARN was not found.",
+        &format!("Policy {} was not found.", p.arn),
     );
     fails(
         s.delete_policy(&a, &p.arn).await,
         ErrorCode::NoSuchEntity,
-        "Policy ARN was not found.",
+        &format!("Policy {} was not found.", p.arn),
     );
     fails(
         s.get_policy(A, "not-an-arn").await,
@@ -658,7 +741,7 @@ async fn attachments_and_quotas(s: Store) {
         s.detach_policy(&a, PrincipalKind::User, "u", &arns[10])
             .await,
         ErrorCode::NoSuchEntity,
-        "Policy ARN was not found.",
+        &format!("Policy {} was not found.", arns[10]),
     );
     let entities = s
         .list_entities_for_policy(A, &arns[0], None, None, None)
@@ -1245,7 +1328,7 @@ async fn tags_on_users_roles_and_policies(s: Store) {
         )
         .await,
         ErrorCode::NoSuchEntity,
-        "Policy ARN was not found.",
+        &format!("Policy arn:aws:iam::{A}:policy/None was not found."),
     );
 }
 
@@ -1261,7 +1344,7 @@ async fn accounts_are_isolated(s: Store) {
     fails(
         s.get_policy(B, &p.arn).await,
         ErrorCode::NoSuchEntity,
-        "Policy ARN was not found.",
+        &format!("Policy {} was not found.", p.arn),
     );
     s.create_user(&b, "u", None, None, &[]).await.unwrap();
     fails_with(
@@ -1271,7 +1354,7 @@ async fn accounts_are_isolated(s: Store) {
     fails(
         s.delete_policy(&b, &p.arn).await,
         ErrorCode::NoSuchEntity,
-        "Policy ARN was not found.",
+        &format!("Policy {} was not found.", p.arn),
     );
     fails(
         s.get_user(A, "u").await,
@@ -1310,6 +1393,7 @@ async fn journal_records_every_change(s: Store) {
     assert_eq!(
         ops,
         [
+            "CreateAccount",
             "CreateUser",
             "CreatePolicy",
             "AttachPolicy",
@@ -1317,7 +1401,13 @@ async fn journal_records_every_change(s: Store) {
         ]
     );
     assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
-    assert!(events.iter().all(|e| e.actor == a.arn && e.account == A));
+    // The account came into being with its first change; the rest are the caller's.
+    assert!(
+        events
+            .iter()
+            .skip(1)
+            .all(|e| e.actor == a.arn && e.account == A)
+    );
     let last = events.last().unwrap();
     assert_eq!(last.entity, p.arn);
     assert!(
