@@ -177,7 +177,12 @@ impl Db {
             Backend::Postgres => Some(self.node_writer.clone().lock_owned().await),
             Backend::Sqlite => None,
         };
-        let mut tx = self.write_pool.begin().await?;
+        let mut tx = match self.backend {
+            // IMMEDIATE takes the write lock at once, waiting (busy_timeout) for another process
+            // that holds it, rather than failing when a read is upgraded to a write.
+            Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write_pool.begin().await?,
+        };
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITE_LOCK_KEY)

@@ -114,3 +114,34 @@ async fn sqlite_keeps_every_acknowledged_write_through_sigkill() {
 async fn postgres_keeps_every_acknowledged_write_through_sigkill() {
     crash_test(&postgres_url().await, "postgres").await;
 }
+
+/// Two processes writing to one SQLite file (a server and `gatehouse provider publish`, say):
+/// every write succeeds, each waiting for the other's lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_writers_on_one_file_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("two.db").display());
+    let one = Store::open(&url, options()).await.unwrap();
+    let two = Store::open(&url, options()).await.unwrap();
+    let write = |s: Store, prefix: &'static str| {
+        tokio::spawn(async move {
+            let a = gatehouse_store::Actor::root(A);
+            for i in 0..60 {
+                let name = format!("{prefix}{i}");
+                s.create_user(&a, &name, None, None, &[]).await.unwrap();
+                s.tag(
+                    &a,
+                    gatehouse_store::TagOn::Principal(PrincipalKind::User, &name),
+                    &[],
+                )
+                .await
+                .unwrap();
+            }
+        })
+    };
+    let (x, y) = (write(one.clone(), "a"), write(two.clone(), "b"));
+    x.await.unwrap();
+    y.await.unwrap();
+    assert_eq!(one.list_users(A, None).await.unwrap().len(), 120);
+    assert!(one.check_invariants().await.unwrap().is_empty());
+}
