@@ -218,19 +218,15 @@ pub(crate) struct Event<'a> {
 }
 
 impl WriteTx {
-    /// Appends a journal event in this transaction; returns its sequence number.
+    /// Appends a journal event in this transaction; returns its sequence number. One
+    /// statement: the next sequence is the largest plus one, which is safe because writers
+    /// are serialized (SQLite's single writer; PostgreSQL's advisory lock).
     pub(crate) async fn journal(&mut self, e: Event<'_>) -> Result<i64, StoreError> {
         let seq: i64 = sqlx::query(
-            "UPDATE counters SET value = value + 1 WHERE name = 'journal' RETURNING value",
-        )
-        .fetch_one(&mut *self.tx)
-        .await?
-        .try_get(0)?;
-        sqlx::query(
             "INSERT INTO journal (seq, at, account, actor, operation, entity, before, after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM journal
+             RETURNING seq",
         )
-        .bind(seq)
         .bind(e.at)
         .bind(e.account)
         .bind(e.actor)
@@ -238,8 +234,9 @@ impl WriteTx {
         .bind(e.entity)
         .bind(e.before.map(|v| v.to_string()))
         .bind(e.after.map(|v| v.to_string()))
-        .execute(&mut *self.tx)
-        .await?;
+        .fetch_one(&mut *self.tx)
+        .await?
+        .try_get(0)?;
         self.last_seq = Some(seq);
         Ok(seq)
     }

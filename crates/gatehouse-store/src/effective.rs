@@ -130,7 +130,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT 'principal', p.arn, p.id, COALESCE(p.boundary_arn, ''),
                     COALESCE((SELECT q.default_version FROM policies q WHERE q.arn = p.boundary_arn), ''),
-                    (SELECT value FROM counters WHERE name = 'journal'),
+                    (SELECT COALESCE(MAX(seq), 0) FROM journal),
                     COALESCE((SELECT q.id FROM policies q WHERE q.arn = p.boundary_arn), '')
                FROM principals p WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3
              UNION ALL

@@ -159,7 +159,7 @@ impl Store {
     /// The journal's latest sequence number: any change since a reading makes it larger.
     pub async fn journal_seq(&self) -> Result<i64, StoreError> {
         use sqlx::Row;
-        let row = sqlx::query("SELECT value FROM counters WHERE name = 'journal'")
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM journal")
             .fetch_one(&self.db.pool)
             .await?;
         Ok(row.try_get(0)?)
