@@ -129,10 +129,10 @@ impl Store {
         let lower = name.to_lowercase();
         let rows = sqlx::query(
             "SELECT 'principal', p.arn, p.id, COALESCE(p.boundary_arn, ''),
-                    COALESCE((SELECT q.default_version FROM policies q WHERE q.arn = p.boundary_arn), ''),
-                    (SELECT COALESCE(MAX(seq), 0) FROM journal),
-                    COALESCE((SELECT q.id FROM policies q WHERE q.arn = p.boundary_arn), '')
-               FROM principals p WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3
+                    COALESCE(q.default_version, ''), (SELECT COALESCE(MAX(seq), 0) FROM journal),
+                    COALESCE(q.id, '')
+               FROM principals p LEFT JOIN policies q ON q.arn = p.boundary_arn
+               WHERE p.account = $1 AND p.kind = $2 AND p.name_lower = $3
              UNION ALL
              SELECT 'managed', p.arn, p.name, p.default_version, p.id, 0, '' FROM attachments a
                JOIN policies p ON p.arn = a.policy_arn
