@@ -79,9 +79,45 @@ pub(crate) fn policy_path(value: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A description: at most 1,000 characters.
+/// A policy description: at most 1,000 characters.
 pub(crate) fn description(value: &str) -> Result<(), StoreError> {
     length("description", value, 0, 1000)
+}
+
+/// A role description: at most 1,000 characters of tab, newline, carriage return, printable
+/// ASCII and U+00A1-U+00FF.
+pub(crate) fn role_description(value: &str) -> Result<(), StoreError> {
+    length("description", value, 0, 1000)?;
+    let ok = value
+        .chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}'));
+    if !ok {
+        return Err(constraint(
+            "description",
+            "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*",
+        ));
+    }
+    Ok(())
+}
+
+/// A path prefix for list operations: `/` then printable ASCII, at most 512.
+pub(crate) fn path_prefix(value: Option<&str>) -> Result<&str, StoreError> {
+    let Some(value) = value else {
+        return Ok("/");
+    };
+    length("pathPrefix", value, 1, 512)?;
+    if !value.starts_with('/') || !value.bytes().all(|b| (0x21..=0x7f).contains(&b)) {
+        return Err(constraint(
+            "pathPrefix",
+            "Member must satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*",
+        ));
+    }
+    Ok(value)
+}
+
+/// An ARN parameter: 20 to 2,048 characters.
+pub(crate) fn arn_length(field: &str, value: &str) -> Result<(), StoreError> {
+    length(field, value, 20, 2048)
 }
 
 /// A policy version id: `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`; returns its number.

@@ -151,6 +151,7 @@ fn version_not_found(arn: &str, vid: &str) -> StoreError {
 }
 
 fn check_arn(arn: &str, code: ErrorCode) -> Result<(), StoreError> {
+    names::arn_length("policyArn", arn)?;
     if parse_arn(arn).is_none() {
         return Err(StoreError::new(code, format!("ARN {arn} is not valid.")));
     }
@@ -299,7 +300,7 @@ impl Store {
             .bind(PROVIDER)
             .fetch_all(&self.db.pool)
             .await?;
-        let prefix = path_prefix.unwrap_or("/");
+        let prefix = names::path_prefix(path_prefix)?;
         let mut out = Vec::new();
         for r in &rows {
             let row = PolicyRow::from_row(r)?;
@@ -773,7 +774,7 @@ impl Store {
         .bind(row.name.to_lowercase())
         .fetch_all(&self.db.pool)
         .await?;
-        let prefix = path_prefix.unwrap_or("/");
+        let prefix = names::path_prefix(path_prefix)?;
         let mut out = Vec::new();
         for r in &rows {
             let path: String = r.try_get(2)?;
@@ -809,7 +810,7 @@ impl Store {
             sql.push("SELECT kind, name, id, path FROM principals WHERE account = $1 AND boundary_arn = $2");
         }
         let mut out = PolicyEntities::default();
-        let prefix = path_prefix.unwrap_or("/");
+        let prefix = names::path_prefix(path_prefix)?;
         for q in sql {
             for r in sqlx::query(q)
                 .bind(account)

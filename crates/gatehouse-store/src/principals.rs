@@ -369,7 +369,7 @@ impl Store {
             .bind(kind.as_str())
             .fetch_all(&self.db.pool)
             .await?;
-        let prefix = path_prefix.unwrap_or("/");
+        let prefix = names::path_prefix(path_prefix)?;
         rows.iter()
             .map(PrincipalRow::from_row)
             .filter(|r| r.as_ref().map_or(true, |r| r.path.starts_with(prefix)))
@@ -735,7 +735,7 @@ impl Store {
         let path = path.unwrap_or("/");
         names::path(path)?;
         if let Some(d) = description {
-            names::description(d)?;
+            names::role_description(d)?;
         }
         let max_session = check_max_session(max_session_duration)?;
         tags::check(tag_list)?;
@@ -913,7 +913,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let account = actor.account.as_str();
         if let Some(d) = description {
-            names::description(d)?;
+            names::role_description(d)?;
         }
         if max_session_duration.is_some() {
             check_max_session(max_session_duration)?;
@@ -970,7 +970,7 @@ impl Store {
             )));
         }
         if let Some(d) = description {
-            names::description(d)?;
+            names::role_description(d)?;
         }
         let account = actor.account.as_str();
         let mut w = self.db.begin().await?;

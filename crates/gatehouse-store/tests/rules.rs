@@ -134,6 +134,34 @@ async fn review_findings(s: Store) {
         s.get_role(A, &"r".repeat(65)).await,
         ErrorCode::ValidationError,
     );
+    // Model constraints come first: an ARN shorter than 20 characters, a path prefix without
+    // its slash, a role description with a control character.
+    fails(
+        s.get_policy(A, "arn:bad").await,
+        ErrorCode::ValidationError,
+        "1 validation error detected: Value at 'policyArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+    );
+    fails_with(
+        s.list_users(A, Some("eng")).await,
+        ErrorCode::ValidationError,
+    );
+    fails_with(
+        s.create_role(&a, "r", None, TRUST, Some("bell\u{7}"), None, None, &[])
+            .await,
+        ErrorCode::ValidationError,
+    );
+    assert!(
+        s.create_policy(
+            &a,
+            "Described",
+            None,
+            &doc("s3:*"),
+            Some("any text \u{263a}"),
+            &[]
+        )
+        .await
+        .is_ok()
+    );
     // A version id that fits the pattern but no version is NoSuchEntity.
     fails_with(
         s.get_policy_version(A, &odd.arn, "v99999999999999999999")
@@ -334,9 +362,9 @@ async fn customer_policies_and_versions(s: Store) {
         &format!("Policy {} was not found.", p.arn),
     );
     fails(
-        s.get_policy(A, "not-an-arn").await,
+        s.get_policy(A, "arn:aws:s3:::not-a-policy-arn").await,
         ErrorCode::InvalidInput,
-        "ARN not-an-arn is not valid.",
+        "ARN arn:aws:s3:::not-a-policy-arn is not valid.",
     );
 }
 
@@ -726,10 +754,15 @@ async fn attachments_and_quotas(s: Store) {
         &format!("Policy {missing} does not exist or is not attachable."),
     );
     fails(
-        s.attach_policy(&a, PrincipalKind::User, "u", "arn:bad")
-            .await,
+        s.attach_policy(
+            &a,
+            PrincipalKind::User,
+            "u",
+            "arn:aws:iam::aws:not-a-policy",
+        )
+        .await,
         ErrorCode::ValidationError,
-        "ARN arn:bad is not valid.",
+        "ARN arn:aws:iam::aws:not-a-policy is not valid.",
     );
     fails(
         s.attach_policy(&a, PrincipalKind::User, "ghost", &arns[0])
