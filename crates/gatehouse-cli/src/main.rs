@@ -5,6 +5,7 @@ mod eval;
 mod input;
 mod policy;
 mod provider;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,11 @@ enum Command {
         #[command(subcommand)]
         command: policy::PolicyCommand,
     },
+    /// Serve IAM and STS (SigV4, the Query protocol) on the data directory's store.
+    ///
+    /// On first start it loads the provider catalog, creates the root account and its
+    /// credentials, and writes them to DIR/root-credentials.json (mode 0600).
+    Serve(serve::ServeArgs),
     /// The provider's operations on its managed policies.
     Provider {
         #[command(subcommand)]
@@ -56,6 +62,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
         Command::Policy { command } => policy::run(command),
+        Command::Serve(args) => serve::run(&args),
         Command::Provider { command } => provider::run(command),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => eval::test(&args),

@@ -495,3 +495,63 @@ fn provider_publish_makes_a_new_default_version() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// `gatehouse serve` starts on its defaults in a data directory, writes the root credentials
+/// (mode 0600), answers, and stops cleanly on SIGTERM.
+#[cfg(unix)]
+#[test]
+fn serve_starts_answers_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("gatehouse: serving IAM and STS on http://") {
+            break rest.split(' ').next().unwrap().to_string();
+        }
+    };
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.ends_with("ok\n"),
+        "{reply}"
+    );
+    let creds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("root-credentials.json")).unwrap())
+            .unwrap();
+    assert_eq!(creds["AccountId"].as_str().unwrap().len(), 12);
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("AKIA"));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.join("root-credentials.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(lines.any(|l| l.unwrap() == "gatehouse: stopped"));
+}

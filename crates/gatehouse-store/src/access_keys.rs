@@ -23,6 +23,9 @@ pub struct KeyOwner {
     pub secret: String,
     /// Whether the key is active.
     pub active: bool,
+    /// Whether the key is the account root user's (then `user_name` is empty and `user_arn`
+    /// is `arn:aws:iam::ACCOUNT:root`).
+    pub root: bool,
 }
 
 fn key_not_found(id: &str) -> StoreError {
@@ -203,7 +206,9 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.db.pool)
         .await?;
-        let Some(r) = row else { return Ok(None) };
+        let Some(r) = row else {
+            return self.find_root_key(id).await;
+        };
         let sealed: String = r.try_get(4)?;
         let status: String = r.try_get(5)?;
         Ok(Some(KeyOwner {
@@ -213,6 +218,63 @@ impl Store {
             user_id: r.try_get(3)?,
             secret: crypto::open(&self.options.secret_key, &sealed)?,
             active: status == "Active",
+            root: false,
+        }))
+    }
+
+    /// Creates an access key for the account's root user (first start of a server).
+    pub async fn create_root_key(&self, account: &str) -> Result<AccessKey, StoreError> {
+        let mut w = self.db.begin().await?;
+        self.ensure_account(&mut w, account).await?;
+        let id = ids::access_key_id("AKIA");
+        let secret = ids::secret();
+        let now = self.now();
+        sqlx::query(
+            "INSERT INTO root_keys (id, account, secret, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind(crypto::seal(&self.options.secret_key, &secret)?)
+        .bind(now)
+        .execute(&mut *w.tx)
+        .await?;
+        let root = format!("arn:aws:iam::{account}:root");
+        w.journal(Event {
+            at: now,
+            account,
+            actor: &root,
+            operation: "CreateRootAccessKey",
+            entity: &root,
+            before: None,
+            after: Some(json!({"AccessKeyId": id})),
+        })
+        .await?;
+        w.commit().await?;
+        Ok(AccessKey {
+            user_name: String::new(),
+            id,
+            status: "Active".into(),
+            secret: Some(secret),
+            created_at: now,
+        })
+    }
+
+    async fn find_root_key(&self, id: &str) -> Result<Option<KeyOwner>, StoreError> {
+        let row = sqlx::query("SELECT account, secret FROM root_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let account: String = r.try_get(0)?;
+        let sealed: String = r.try_get(1)?;
+        Ok(Some(KeyOwner {
+            user_name: String::new(),
+            user_arn: format!("arn:aws:iam::{account}:root"),
+            user_id: account.clone(),
+            account,
+            secret: crypto::open(&self.options.secret_key, &sealed)?,
+            active: true,
+            root: true,
         }))
     }
 }

@@ -24,8 +24,9 @@ pub enum Backend {
 
 /// The schema, one migration per entry, applied in order and recorded in `schema_migrations`.
 /// Append only: a released migration never changes.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
     "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
      CREATE TABLE accounts (id TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
      CREATE TABLE principals (
@@ -61,7 +62,13 @@ const MIGRATIONS: &[(i64, &str)] = &[(
      CREATE TABLE journal (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, account TEXT NOT NULL,
         actor TEXT NOT NULL, operation TEXT NOT NULL, entity TEXT NOT NULL, before TEXT, after TEXT);
      INSERT INTO counters (name, value) VALUES ('journal', 0);",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE root_keys (id TEXT PRIMARY KEY, account TEXT NOT NULL, secret TEXT NOT NULL,
+            created_at BIGINT NOT NULL)",
+    ),
+];
 
 /// The connection pool and what kind of database it is.
 #[derive(Clone, Debug)]

@@ -1,0 +1,475 @@
+//! The HTTP application: one POST endpoint for the Query protocol (IAM and STS on one
+//! listener, routed by `Version`), SigV4 on every request, every call authorized by the engine
+//! against the caller's effective policies (root may do everything), and `/healthz`.
+//!
+//! So far (issue 5, in progress) the operations are STS GetCallerIdentity and IAM CreateUser,
+//! GetUser, CreateAccessKey, CreatePolicy, GetPolicy, GetPolicyVersion, AttachUserPolicy and
+//! ListAttachedUserPolicies; any other is `InvalidAction`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gatehouse_engine::{Context, DecisionKind, Layers, Reason, Request, RequestPrincipal, decide};
+use gatehouse_store::{Actor, PrincipalKind, Store, StoreError};
+
+use crate::query::Params;
+use crate::sigv4::{self, AuthError, SignedRequest};
+use crate::xml::{self, Element, IAM_NAMESPACE, STS_NAMESPACE};
+
+/// The largest request body accepted (IAM's largest parameter, a policy document, is at most
+/// 131,072 characters).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// What every request handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+}
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", post(query))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(Arc::new(state))
+}
+
+/// An answer: status, code and message for errors, or an XML body.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    request_id: String,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, self.body).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+        let date = jiff::Timestamp::now()
+            .strftime("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        if let Ok(v) = HeaderValue::from_str(&date) {
+            h.insert(header::DATE, v);
+        }
+        r
+    }
+}
+
+fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let t = jiff::Timestamp::now().as_nanosecond();
+    format!("{:08x}-0000-4000-8000-{:012x}", (t as u64) & 0xffff_ffff, n)
+}
+
+/// The service a request is for, by its `Version`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Iam,
+    Sts,
+}
+
+impl Service {
+    fn namespace(self) -> &'static str {
+        match self {
+            Service::Iam => IAM_NAMESPACE,
+            Service::Sts => STS_NAMESPACE,
+        }
+    }
+}
+
+/// An error answer.
+struct Failure {
+    status: u16,
+    code: String,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: u16, code: &str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::new(e.code.http_status(), e.code.as_str(), e.message)
+    }
+}
+
+impl From<AuthError> for Failure {
+    fn from(e: AuthError) -> Failure {
+        Failure::new(e.status(), e.code(), e.message())
+    }
+}
+
+/// The authenticated caller.
+struct Caller {
+    account: String,
+    arn: String,
+    id: String,
+    /// The user's name, for IAM users.
+    user: Option<String>,
+}
+
+async fn query(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let request_id = request_id();
+    let params = Params::parse(&body, uri.query());
+    let service = match params.as_ref().ok().and_then(|p| p.get("Version")) {
+        Some("2011-06-15") => Service::Sts,
+        _ => Service::Iam,
+    };
+    let result = handle(&state, &uri, &headers, &body, params, service).await;
+    match result {
+        Ok((action, element)) => Answer {
+            status: StatusCode::OK,
+            body: xml::response(&action, service.namespace(), element, &request_id),
+            request_id,
+        },
+        Err(f) => Answer {
+            status: StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST),
+            body: xml::error(
+                service.namespace(),
+                f.status,
+                &f.code,
+                &f.message,
+                &request_id,
+            ),
+            request_id,
+        },
+    }
+}
+
+async fn authenticate(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Caller, Failure> {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(|_| AuthError::Incomplete("The Authorization header is not text.".into()))?;
+    let auth = sigv4::parse_authorization(auth)?;
+    let owner = state
+        .store
+        .find_access_key(&auth.access_key)
+        .await?
+        .filter(|k| k.active)
+        .ok_or(AuthError::UnknownKey)?;
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().ok()?.to_string(),
+            ))
+        })
+        .collect();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let req = SignedRequest {
+        method: "POST",
+        path_and_query: path,
+        headers: &pairs,
+        body,
+    };
+    let token = headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok());
+    sigv4::verify(
+        &req,
+        &auth,
+        &owner.secret,
+        token,
+        jiff::Timestamp::now().as_second(),
+    )?;
+    Ok(Caller {
+        user: (!owner.root).then(|| owner.user_name.clone()),
+        account: owner.account,
+        arn: owner.user_arn,
+        id: owner.user_id,
+    })
+}
+
+/// Authorizes a call by the engine against the caller's effective policies. Root may do
+/// everything in its account.
+async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+) -> Result<(), Failure> {
+    let Some(user) = &caller.user else {
+        return Ok(());
+    };
+    let effective = state
+        .store
+        .effective_policies(&caller.account, PrincipalKind::User, user)
+        .await?;
+    let layers = Layers {
+        identity: Some(&effective.identity),
+        boundary: effective.boundary.as_ref(),
+        ..Layers::default()
+    };
+    let principal = RequestPrincipal::parse(&caller.arn)
+        .map_err(|e| Failure::new(500, "ServiceFailure", e.to_string()))?
+        .with_id(&caller.id);
+    let request = Request::new(principal, action, Some(resource), Context::new())
+        .with_boundary(effective.boundary.is_some());
+    let decision = decide(&layers, &request);
+    if decision.kind == DecisionKind::Allow {
+        return Ok(());
+    }
+    let why = match decision.reason {
+        Reason::ExplicitDeny(_) | Reason::NotAllowed(_) => decision.reason.aws_phrase(action),
+        _ => format!("because no identity-based policy allows the {action} action"),
+    };
+    Err(Failure::new(
+        403,
+        "AccessDenied",
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+            caller.arn
+        ),
+    ))
+}
+
+fn required<'p>(params: &'p Params, name: &str) -> Result<&'p str, Failure> {
+    params.get(name).ok_or_else(|| {
+        let field = lower_camel(name);
+        Failure::new(
+            400,
+            "ValidationError",
+            format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"),
+        )
+    })
+}
+
+fn lower_camel(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+async fn handle(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    params: Result<Params, crate::query::QueryError>,
+    service: Service,
+) -> Result<(String, Option<Element>), Failure> {
+    let caller = authenticate(state, uri, headers, body).await?;
+    let params = params.map_err(|e| Failure::new(400, e.code(), e.message()))?;
+    let action = params
+        .action()
+        .map_err(|e| Failure::new(400, e.code(), e.message()))?
+        .to_string();
+    let store = &state.store;
+    let actor = Actor {
+        account: caller.account.clone(),
+        arn: caller.arn.clone(),
+    };
+    let account = caller.account.as_str();
+    let iam = |op: &str| format!("iam:{op}");
+    let user_arn = |name: &str| format!("arn:aws:iam::{account}:user/{name}");
+    let mut out = Element::new();
+    match (service, action.as_str()) {
+        (Service::Sts, "GetCallerIdentity") => {
+            out.text("Arn", &caller.arn)
+                .text("UserId", &caller.id)
+                .text("Account", account);
+        }
+        (Service::Iam, "CreateUser") => {
+            let name = required(&params, "UserName")?;
+            let path = params.get("Path");
+            authorize(
+                state,
+                &caller,
+                &iam("CreateUser"),
+                &format!("arn:aws:iam::{account}:user{}{name}", path.unwrap_or("/")),
+            )
+            .await?;
+            let u = store
+                .create_user(&actor, name, path, params.get("PermissionsBoundary"), &[])
+                .await?;
+            out.child("User", |e| user_element(e, &u));
+        }
+        (Service::Iam, "GetUser") => {
+            let name = match (params.get("UserName"), &caller.user) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(me)) => me.clone(),
+                (None, None) => {
+                    out.child("User", |e| {
+                        e.text("UserId", account)
+                            .text("Arn", &caller.arn)
+                            .text("Path", "/");
+                    });
+                    return Ok((action, Some(out)));
+                }
+            };
+            authorize(state, &caller, &iam("GetUser"), &user_arn(&name)).await?;
+            let u = store.get_user(account, &name).await?;
+            out.child("User", |e| user_element(e, &u));
+        }
+        (Service::Iam, "CreateAccessKey") => {
+            let name = match (params.get("UserName"), &caller.user) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(me)) => me.clone(),
+                (None, None) => {
+                    return Err(Failure::new(
+                        400,
+                        "ValidationError",
+                        "Must specify userName when calling with non-User credentials",
+                    ));
+                }
+            };
+            authorize(state, &caller, &iam("CreateAccessKey"), &user_arn(&name)).await?;
+            let k = store.create_access_key(&actor, &name).await?;
+            out.child("AccessKey", |e| {
+                e.text("UserName", &k.user_name)
+                    .text("AccessKeyId", &k.id)
+                    .text("Status", &k.status)
+                    .opt("SecretAccessKey", k.secret.as_deref())
+                    .time("CreateDate", k.created_at);
+            });
+        }
+        (Service::Iam, "CreatePolicy") => {
+            let name = required(&params, "PolicyName")?;
+            let document = required(&params, "PolicyDocument")?;
+            let path = params.get("Path");
+            authorize(
+                state,
+                &caller,
+                &iam("CreatePolicy"),
+                &format!("arn:aws:iam::{account}:policy{}{name}", path.unwrap_or("/")),
+            )
+            .await?;
+            let p = store
+                .create_policy(&actor, name, path, document, params.get("Description"), &[])
+                .await?;
+            out.child("Policy", |e| policy_element(e, &p));
+        }
+        (Service::Iam, "GetPolicy") => {
+            let arn = required(&params, "PolicyArn")?;
+            authorize(state, &caller, &iam("GetPolicy"), arn).await?;
+            let p = store.get_policy(account, arn).await?;
+            out.child("Policy", |e| policy_element(e, &p));
+        }
+        (Service::Iam, "GetPolicyVersion") => {
+            let arn = required(&params, "PolicyArn")?;
+            let vid = required(&params, "VersionId")?;
+            authorize(state, &caller, &iam("GetPolicyVersion"), arn).await?;
+            let v = store.get_policy_version(account, arn, vid).await?;
+            out.child("PolicyVersion", |e| {
+                if let Some(d) = &v.document {
+                    e.document("Document", d);
+                }
+                e.text("VersionId", &v.version_id)
+                    .boolean("IsDefaultVersion", v.is_default)
+                    .time("CreateDate", v.created_at);
+            });
+        }
+        (Service::Iam, "AttachUserPolicy") => {
+            let name = required(&params, "UserName")?;
+            let arn = required(&params, "PolicyArn")?;
+            authorize(state, &caller, &iam("AttachUserPolicy"), &user_arn(name)).await?;
+            store
+                .attach_policy(&actor, PrincipalKind::User, name, arn)
+                .await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "ListAttachedUserPolicies") => {
+            let name = required(&params, "UserName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("ListAttachedUserPolicies"),
+                &user_arn(name),
+            )
+            .await?;
+            let all = store
+                .list_attached_policies(
+                    account,
+                    PrincipalKind::User,
+                    name,
+                    params.get("PathPrefix"),
+                )
+                .await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            out.list("AttachedPolicies", page.items, |e, (n, a)| {
+                e.text("PolicyName", n).text("PolicyArn", a);
+            });
+            page.write(&mut out);
+        }
+        (_, other) => {
+            let version = params.get("Version").unwrap_or("");
+            return Err(Failure::new(
+                400,
+                "InvalidAction",
+                format!("Could not find operation {other} for version {version}"),
+            ));
+        }
+    }
+    Ok((action, Some(out)))
+}
+
+fn user_element(e: &mut Element, u: &gatehouse_store::User) {
+    e.text("Path", &u.path)
+        .text("UserName", &u.name)
+        .text("UserId", &u.id)
+        .text("Arn", &u.arn)
+        .time("CreateDate", u.created_at);
+    if let Some(b) = &u.permissions_boundary {
+        e.child("PermissionsBoundary", |p| {
+            p.text("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+                .text("PermissionsBoundaryArn", b);
+        });
+    }
+}
+
+fn policy_element(e: &mut Element, p: &gatehouse_store::ManagedPolicy) {
+    e.text("PolicyName", &p.name)
+        .text("PolicyId", &p.id)
+        .text("Arn", &p.arn)
+        .text("Path", &p.path)
+        .text("DefaultVersionId", &p.default_version_id)
+        .int("AttachmentCount", p.attachment_count)
+        .int("PermissionsBoundaryUsageCount", p.boundary_usage_count)
+        .boolean("IsAttachable", p.is_attachable)
+        .opt("Description", p.description.as_deref())
+        .time("CreateDate", p.created_at)
+        .time("UpdateDate", p.updated_at)
+        .list("Tags", &p.tags, |t, tag| {
+            t.text("Key", &tag.key).text("Value", &tag.value);
+        });
+}
+
+impl From<crate::page::PageError> for Failure {
+    fn from(e: crate::page::PageError) -> Failure {
+        Failure::new(400, "ValidationError", e.0)
+    }
+}

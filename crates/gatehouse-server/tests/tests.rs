@@ -1,0 +1,203 @@
+//! The server driven by the AWS SDK for Rust, as users drive it: SigV4 with the root
+//! credentials written on first start, IAM and STS on one listener, engine-enforced access.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+use gatehouse_server::serve::{ServeOptions, start};
+
+struct Server {
+    url: String,
+    root: gatehouse_server::serve::RootCredentials,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = start(
+        &ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            database: None,
+        },
+        async move {
+            let _ = rx.await;
+        },
+    )
+    .await
+    .unwrap();
+    assert!(running.first_start);
+    Server {
+        url: format!("http://{}", running.addr),
+        root: running.root,
+        _dir: dir,
+        _stop: tx,
+    }
+}
+
+fn iam(url: &str, key: &str, secret: &str) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+fn sts(url: &str, key: &str, secret: &str) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new("eu-west-1"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            key, secret, None, None, "test",
+        ))
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_story_through_the_rust_sdk() {
+    let s = server().await;
+    let root = iam(&s.url, &s.root.access_key_id, &s.root.secret_access_key);
+    let me = sts(&s.url, &s.root.access_key_id, &s.root.secret_access_key)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(s.root.account_id.as_str()));
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:iam::{}:root", s.root.account_id).as_str())
+    );
+
+    let user = root.create_user().user_name("dev").send().await.unwrap();
+    assert!(user.user().unwrap().user_id().starts_with("AIDA"));
+    let dup = root
+        .create_user()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        dup.as_service_error()
+            .unwrap()
+            .is_entity_already_exists_exception(),
+        "{dup:?}"
+    );
+    root.attach_user_policy()
+        .user_name("dev")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonQDeveloperAccess")
+        .send()
+        .await
+        .unwrap();
+    let attached = root
+        .list_attached_user_policies()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attached.attached_policies()[0].policy_name(),
+        Some("AmazonQDeveloperAccess")
+    );
+    assert!(!attached.is_truncated());
+    let key = root
+        .create_access_key()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+
+    // As dev: AmazonQDeveloperAccess allows no IAM writes.
+    let dev = iam(&s.url, key.access_key_id(), key.secret_access_key());
+    let doc = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "q:SendMessage", "Resource": "*"}}"#;
+    let denied = dev
+        .create_policy()
+        .policy_name("Mine")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap_err();
+    let meta = denied.as_service_error().map(|e| e.meta().clone()).unwrap();
+    assert_eq!(meta.code(), Some("AccessDenied"));
+    let message = meta.message().unwrap();
+    assert!(message.starts_with(&format!("User: arn:aws:iam::{}:user/dev is not authorized to perform: iam:CreatePolicy on resource: arn:aws:iam::{}:policy/Mine", s.root.account_id, s.root.account_id)), "{message}");
+    assert!(
+        message.ends_with("because no identity-based policy allows the iam:CreatePolicy action"),
+        "{message}"
+    );
+    let who = sts(&s.url, key.access_key_id(), key.secret_access_key())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        who.arn(),
+        Some(format!("arn:aws:iam::{}:user/dev", s.root.account_id).as_str())
+    );
+
+    // Root creates and reads a policy; the document comes back percent-encoded, as from AWS.
+    let p = root
+        .create_policy()
+        .policy_name("Mine")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    let arn = p.policy().unwrap().arn().unwrap().to_string();
+    let v = root
+        .get_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap();
+    let encoded = v.policy_version().unwrap().document().unwrap();
+    assert!(
+        encoded.starts_with("%7B%22Version%22%3A%20%222012-10-17%22"),
+        "{encoded}"
+    );
+    let bad = root
+        .get_policy()
+        .policy_arn(format!("arn:aws:iam::{}:policy/Nope", s.root.account_id))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        bad.as_service_error()
+            .unwrap()
+            .is_no_such_entity_exception()
+    );
+
+    // A wrong secret is refused with AWS's code.
+    let forged = iam(
+        &s.url,
+        key.access_key_id(),
+        "0000000000000000000000000000000000000000",
+    );
+    let e = forged.get_user().user_name("dev").send().await.unwrap_err();
+    assert_eq!(
+        e.as_service_error()
+            .map(|e| e.meta().code().unwrap_or("").to_string())
+            .as_deref(),
+        Some("SignatureDoesNotMatch")
+    );
+    let unknown = iam(&s.url, "AKIANOSUCHKEY0000000", "x");
+    let e = unknown.get_user().send().await.unwrap_err();
+    assert_eq!(
+        e.as_service_error()
+            .map(|e| e.meta().code().unwrap_or("").to_string())
+            .as_deref(),
+        Some("InvalidClientTokenId")
+    );
+}
