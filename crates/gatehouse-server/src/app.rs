@@ -295,7 +295,14 @@ async fn handle(
     };
     let account = caller.account.as_str();
     let iam = |op: &str| format!("iam:{op}");
-    let user_arn = |name: &str| format!("arn:aws:iam::{account}:user/{name}");
+    // A user's ARN, with its path, for authorization (a user that does not exist yet or at
+    // all is named as at the root path).
+    let user_arn = |name: String| async move {
+        match store.get_user(account, &name).await {
+            Ok(u) => u.arn,
+            Err(_) => format!("arn:aws:iam::{account}:user/{name}"),
+        }
+    };
     let mut out = Element::new();
     match (service, action.as_str()) {
         (Service::Sts, "GetCallerIdentity") => {
@@ -331,7 +338,13 @@ async fn handle(
                     return Ok((action, Some(out)));
                 }
             };
-            authorize(state, &caller, &iam("GetUser"), &user_arn(&name)).await?;
+            authorize(
+                state,
+                &caller,
+                &iam("GetUser"),
+                &user_arn(name.clone()).await,
+            )
+            .await?;
             let u = store.get_user(account, &name).await?;
             out.child("User", |e| user_element(e, &u));
         }
@@ -347,7 +360,13 @@ async fn handle(
                     ));
                 }
             };
-            authorize(state, &caller, &iam("CreateAccessKey"), &user_arn(&name)).await?;
+            authorize(
+                state,
+                &caller,
+                &iam("CreateAccessKey"),
+                &user_arn(name.clone()).await,
+            )
+            .await?;
             let k = store.create_access_key(&actor, &name).await?;
             out.child("AccessKey", |e| {
                 e.text("UserName", &k.user_name)
@@ -396,7 +415,13 @@ async fn handle(
         (Service::Iam, "AttachUserPolicy") => {
             let name = required(&params, "UserName")?;
             let arn = required(&params, "PolicyArn")?;
-            authorize(state, &caller, &iam("AttachUserPolicy"), &user_arn(name)).await?;
+            authorize(
+                state,
+                &caller,
+                &iam("AttachUserPolicy"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
             store
                 .attach_policy(&actor, PrincipalKind::User, name, arn)
                 .await?;
@@ -408,7 +433,7 @@ async fn handle(
                 state,
                 &caller,
                 &iam("ListAttachedUserPolicies"),
-                &user_arn(name),
+                &user_arn(name.to_string()).await,
             )
             .await?;
             let all = store

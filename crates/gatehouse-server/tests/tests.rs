@@ -179,6 +179,41 @@ async fn the_seed_story_through_the_rust_sdk() {
             .is_no_such_entity_exception()
     );
 
+    // Resources are named with their paths: a policy scoped to /eng/ users lets dev read them.
+    root.create_user()
+        .user_name("ops")
+        .path("/eng/")
+        .send()
+        .await
+        .unwrap();
+    root.create_user().user_name("other").send().await.unwrap();
+    let scoped = format!(
+        r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::{}:user/eng/*"}}}}"#,
+        s.root.account_id
+    );
+    let p = root
+        .create_policy()
+        .policy_name("ReadEng")
+        .policy_document(scoped)
+        .send()
+        .await
+        .unwrap();
+    root.attach_user_policy()
+        .user_name("dev")
+        .policy_arn(p.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let ops = dev.get_user().user_name("ops").send().await.unwrap();
+    assert_eq!(ops.user().unwrap().path(), "/eng/");
+    let e = dev.get_user().user_name("other").send().await.unwrap_err();
+    assert_eq!(
+        e.as_service_error()
+            .map(|e| e.meta().code().unwrap_or("").to_string())
+            .as_deref(),
+        Some("AccessDenied")
+    );
+
     // A wrong secret is refused with AWS's code.
     let forged = iam(
         &s.url,
