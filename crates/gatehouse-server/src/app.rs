@@ -3,8 +3,11 @@
 //! against the caller's effective policies (root may do everything), and `/healthz`.
 //!
 //! So far (issue 5, in progress) the operations are STS GetCallerIdentity and IAM CreateUser,
-//! GetUser, CreateAccessKey, CreatePolicy, GetPolicy, GetPolicyVersion, AttachUserPolicy and
-//! ListAttachedUserPolicies; any other is `InvalidAction`.
+//! GetUser, ListUsers, DeleteUser, CreateAccessKey, CreatePolicy, GetPolicy, ListPolicies,
+//! DeletePolicy, CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions,
+//! DeletePolicyVersion, SetDefaultPolicyVersion, AttachUserPolicy, DetachUserPolicy,
+//! ListAttachedUserPolicies, AttachRolePolicy and CreateServiceLinkedRole; any other is
+//! `InvalidAction`.
 
 use std::sync::Arc;
 
@@ -390,13 +393,13 @@ async fn handle(
             let p = store
                 .create_policy(&actor, name, path, document, params.get("Description"), &[])
                 .await?;
-            out.child("Policy", |e| policy_element(e, &p));
+            out.child("Policy", |e| policy_element(e, &p, true));
         }
         (Service::Iam, "GetPolicy") => {
             let arn = required(&params, "PolicyArn")?;
             authorize(state, &caller, &iam("GetPolicy"), arn).await?;
             let p = store.get_policy(account, arn).await?;
-            out.child("Policy", |e| policy_element(e, &p));
+            out.child("Policy", |e| policy_element(e, &p, true));
         }
         (Service::Iam, "GetPolicyVersion") => {
             let arn = required(&params, "PolicyArn")?;
@@ -450,6 +453,168 @@ async fn handle(
             });
             page.write(&mut out);
         }
+        (Service::Iam, "DetachUserPolicy") => {
+            let name = required(&params, "UserName")?;
+            let arn = required(&params, "PolicyArn")?;
+            authorize(
+                state,
+                &caller,
+                &iam("DetachUserPolicy"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
+            store
+                .detach_policy(&actor, PrincipalKind::User, name, arn)
+                .await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "DeleteUser") => {
+            let name = required(&params, "UserName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("DeleteUser"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
+            store.delete_user(&actor, name).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "ListUsers") => {
+            authorize(
+                state,
+                &caller,
+                &iam("ListUsers"),
+                &format!("arn:aws:iam::{account}:user/"),
+            )
+            .await?;
+            let all = store.list_users(account, params.get("PathPrefix")).await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            out.list("Users", page.items, user_element);
+            page.write(&mut out);
+        }
+        (Service::Iam, "ListPolicies") => {
+            authorize(state, &caller, &iam("ListPolicies"), "*").await?;
+            let scope = match params.get("Scope") {
+                None | Some("All") => gatehouse_store::Scope::All,
+                Some("AWS") => gatehouse_store::Scope::Provider,
+                Some("Local") => gatehouse_store::Scope::Local,
+                Some(other) => return Err(enum_error("scope", other, "[All, AWS, Local]")),
+            };
+            let usage = match params.get("PolicyUsageFilter") {
+                None => None,
+                Some("PermissionsPolicy") => Some(gatehouse_store::Usage::PermissionsPolicy),
+                Some("PermissionsBoundary") => Some(gatehouse_store::Usage::PermissionsBoundary),
+                Some(other) => {
+                    return Err(enum_error(
+                        "policyUsageFilter",
+                        other,
+                        "[PermissionsPolicy, PermissionsBoundary]",
+                    ));
+                }
+            };
+            let only_attached = boolean(&params, "OnlyAttached")?;
+            let all = store
+                .list_policies(
+                    account,
+                    scope,
+                    only_attached,
+                    params.get("PathPrefix"),
+                    usage,
+                )
+                .await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            // Listing leaves out tags (as AWS documents).
+            out.list("Policies", page.items, |e, p| policy_element(e, p, false));
+            page.write(&mut out);
+        }
+        (Service::Iam, "CreatePolicyVersion") => {
+            let arn = required(&params, "PolicyArn")?;
+            let document = required(&params, "PolicyDocument")?;
+            authorize(state, &caller, &iam("CreatePolicyVersion"), arn).await?;
+            let v = store
+                .create_policy_version(&actor, arn, document, boolean(&params, "SetAsDefault")?)
+                .await?;
+            out.child("PolicyVersion", |e| {
+                e.text("VersionId", &v.version_id)
+                    .boolean("IsDefaultVersion", v.is_default)
+                    .time("CreateDate", v.created_at);
+            });
+        }
+        (Service::Iam, "ListPolicyVersions") => {
+            let arn = required(&params, "PolicyArn")?;
+            authorize(state, &caller, &iam("ListPolicyVersions"), arn).await?;
+            let all = store.list_policy_versions(account, arn).await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            out.list("Versions", page.items, |e, v| {
+                e.text("VersionId", &v.version_id)
+                    .boolean("IsDefaultVersion", v.is_default)
+                    .time("CreateDate", v.created_at);
+            });
+            page.write(&mut out);
+        }
+        (Service::Iam, "DeletePolicyVersion") => {
+            let arn = required(&params, "PolicyArn")?;
+            let vid = required(&params, "VersionId")?;
+            authorize(state, &caller, &iam("DeletePolicyVersion"), arn).await?;
+            store.delete_policy_version(&actor, arn, vid).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "SetDefaultPolicyVersion") => {
+            let arn = required(&params, "PolicyArn")?;
+            let vid = required(&params, "VersionId")?;
+            authorize(state, &caller, &iam("SetDefaultPolicyVersion"), arn).await?;
+            store.set_default_policy_version(&actor, arn, vid).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "DeletePolicy") => {
+            let arn = required(&params, "PolicyArn")?;
+            authorize(state, &caller, &iam("DeletePolicy"), arn).await?;
+            store.delete_policy(&actor, arn).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "CreateServiceLinkedRole") => {
+            let service_name = required(&params, "AWSServiceName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("CreateServiceLinkedRole"),
+                &format!("arn:aws:iam::{account}:role/aws-service-role/{service_name}/"),
+            )
+            .await?;
+            let r = store
+                .create_service_linked_role(
+                    &actor,
+                    service_name,
+                    params.get("Description"),
+                    params.get("CustomSuffix"),
+                )
+                .await?;
+            out.child("Role", |e| {
+                e.text("Path", &r.path)
+                    .text("RoleName", &r.name)
+                    .text("RoleId", &r.id)
+                    .text("Arn", &r.arn)
+                    .time("CreateDate", r.created_at)
+                    .document("AssumeRolePolicyDocument", &r.trust_policy)
+                    .opt("Description", r.description.as_deref());
+            });
+        }
+        (Service::Iam, "AttachRolePolicy") => {
+            let name = required(&params, "RoleName")?;
+            let arn = required(&params, "PolicyArn")?;
+            authorize(
+                state,
+                &caller,
+                &iam("AttachRolePolicy"),
+                &format!("arn:aws:iam::{account}:role/{name}"),
+            )
+            .await?;
+            store
+                .attach_policy(&actor, PrincipalKind::Role, name, arn)
+                .await?;
+            return Ok((action, None));
+        }
         (_, other) => {
             let version = params.get("Version").unwrap_or("");
             return Err(Failure::new(
@@ -476,7 +641,32 @@ fn user_element(e: &mut Element, u: &gatehouse_store::User) {
     }
 }
 
-fn policy_element(e: &mut Element, p: &gatehouse_store::ManagedPolicy) {
+fn enum_error(field: &str, value: &str, set: &str) -> Failure {
+    Failure::new(
+        400,
+        "ValidationError",
+        format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: {set}"
+        ),
+    )
+}
+
+fn boolean(params: &Params, name: &str) -> Result<bool, Failure> {
+    match params.get(name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(Failure::new(
+            400,
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value '{other}' at '{}' failed to satisfy constraint: Member must be true or false",
+                lower_camel(name)
+            ),
+        )),
+    }
+}
+
+fn policy_element(e: &mut Element, p: &gatehouse_store::ManagedPolicy, with_tags: bool) {
     e.text("PolicyName", &p.name)
         .text("PolicyId", &p.id)
         .text("Arn", &p.arn)
@@ -487,10 +677,12 @@ fn policy_element(e: &mut Element, p: &gatehouse_store::ManagedPolicy) {
         .boolean("IsAttachable", p.is_attachable)
         .opt("Description", p.description.as_deref())
         .time("CreateDate", p.created_at)
-        .time("UpdateDate", p.updated_at)
-        .list("Tags", &p.tags, |t, tag| {
+        .time("UpdateDate", p.updated_at);
+    if with_tags {
+        e.list("Tags", &p.tags, |t, tag| {
             t.text("Key", &tag.key).text("Value", &tag.value);
         });
+    }
 }
 
 impl From<crate::page::PageError> for Failure {

@@ -236,3 +236,184 @@ async fn the_seed_story_through_the_rust_sdk() {
         Some("InvalidClientTokenId")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_service_linked_roles_and_paging_through_the_rust_sdk() {
+    let s = server().await;
+    let root = iam(&s.url, &s.root.access_key_id, &s.root.secret_access_key);
+    let doc = |a: &str| {
+        format!(
+            r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "{a}", "Resource": "*"}}}}"#
+        )
+    };
+    let p = root
+        .create_policy()
+        .policy_name("Team")
+        .policy_document(doc("s3:GetObject"))
+        .send()
+        .await
+        .unwrap();
+    let arn = p.policy().unwrap().arn().unwrap().to_string();
+    for i in 2..=5 {
+        let v = root
+            .create_policy_version()
+            .policy_arn(&arn)
+            .policy_document(doc("s3:PutObject"))
+            .set_as_default(i == 5)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            v.policy_version().unwrap().version_id(),
+            Some(format!("v{i}").as_str())
+        );
+    }
+    // The sixth version fails with LimitExceeded, AWS's message.
+    let e = root
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(doc("s3:*"))
+        .send()
+        .await
+        .unwrap_err();
+    let e = e.as_service_error().unwrap();
+    assert!(e.is_limit_exceeded_exception(), "{e:?}");
+    assert_eq!(
+        e.meta().message(),
+        Some(
+            "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
+        )
+    );
+    let versions = root
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<(&str, bool)> = versions
+        .versions()
+        .iter()
+        .map(|v| (v.version_id().unwrap(), v.is_default_version()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("v5", true),
+            ("v4", false),
+            ("v3", false),
+            ("v2", false),
+            ("v1", false)
+        ]
+    );
+    let e = root
+        .delete_policy_version()
+        .policy_arn(&arn)
+        .version_id("v5")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.as_service_error().unwrap().is_delete_conflict_exception());
+    root.set_default_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap();
+    for v in ["v2", "v3", "v4", "v5"] {
+        root.delete_policy_version()
+            .policy_arn(&arn)
+            .version_id(v)
+            .send()
+            .await
+            .unwrap();
+    }
+    root.delete_policy().policy_arn(&arn).send().await.unwrap();
+
+    // Provider policies: read-only, listed, paged.
+    let provider = "arn:aws:iam::aws:policy/AmazonQFullAccess";
+    let e = root
+        .delete_policy()
+        .policy_arn(provider)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error()
+            .map(|e| e.meta().code().unwrap_or("").to_string())
+            .as_deref(),
+        Some("AccessDenied")
+    );
+    let listed = root
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Aws)
+        .max_items(500)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.policies().len(), 500);
+    assert!(listed.is_truncated());
+    let mut total = 0;
+    let mut pages = root
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Aws)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        total += page.unwrap().policies().len();
+    }
+    assert_eq!(total, 1568);
+
+    // The Amazon Q service-linked role, and its policy refused to anyone else.
+    let r = root
+        .create_service_linked_role()
+        .aws_service_name("q.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let role = r.role().unwrap();
+    assert_eq!(role.role_name(), "AWSServiceRoleForAmazonQDeveloper");
+    assert_eq!(role.path(), "/aws-service-role/q.amazonaws.com/");
+    root.create_user().user_name("dev").send().await.unwrap();
+    let e = root
+        .attach_user_policy()
+        .user_name("dev")
+        .policy_arn("arn:aws:iam::aws:policy/aws-service-role/AWSServiceRoleForAmazonQDeveloper")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_policy_not_attachable_exception(),
+        "{e:?}"
+    );
+    let e = root
+        .attach_role_policy()
+        .role_name("AWSServiceRoleForAmazonQDeveloper")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_unmodifiable_entity_exception(),
+        "{e:?}"
+    );
+    // An operation Gatehouse does not serve yet is InvalidAction (400), never a 500.
+    let e = root
+        .get_role()
+        .role_name("AWSServiceRoleForAmazonQDeveloper")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error()
+            .map(|e| e.meta().code().unwrap_or("").to_string())
+            .as_deref(),
+        Some("InvalidAction")
+    );
+    let users = root.list_users().send().await.unwrap();
+    assert_eq!(users.users().len(), 1);
+    root.delete_user().user_name("dev").send().await.unwrap();
+}
