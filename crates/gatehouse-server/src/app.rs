@@ -6,8 +6,8 @@
 //! GetUser, ListUsers, DeleteUser, CreateAccessKey, CreatePolicy, GetPolicy, ListPolicies,
 //! DeletePolicy, CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions,
 //! DeletePolicyVersion, SetDefaultPolicyVersion, AttachUserPolicy, DetachUserPolicy,
-//! ListAttachedUserPolicies, AttachRolePolicy and CreateServiceLinkedRole; any other is
-//! `InvalidAction`.
+//! ListAttachedUserPolicies, AttachRolePolicy, CreateServiceLinkedRole and
+//! SimulatePrincipalPolicy; any other is `InvalidAction`.
 
 use std::sync::Arc;
 
@@ -615,6 +615,11 @@ async fn handle(
                 .await?;
             return Ok((action, None));
         }
+        (Service::Iam, "SimulatePrincipalPolicy") => {
+            let source = required(&params, "PolicySourceArn")?;
+            authorize(state, &caller, &iam("SimulatePrincipalPolicy"), source).await?;
+            simulate(state, account, source, &params, &mut out).await?;
+        }
         (_, other) => {
             let version = params.get("Version").unwrap_or("");
             return Err(Failure::new(
@@ -689,4 +694,110 @@ impl From<crate::page::PageError> for Failure {
     fn from(e: crate::page::PageError) -> Failure {
         Failure::new(400, "ValidationError", e.0)
     }
+}
+
+/// SimulatePrincipalPolicy: the principal's effective policies (and any `PolicyInputList`),
+/// each action on each resource, decided and explained by the engine.
+async fn simulate(
+    state: &AppState,
+    account: &str,
+    source: &str,
+    params: &Params,
+    out: &mut Element,
+) -> Result<(), Failure> {
+    let invalid = || Failure::new(400, "InvalidInput", format!("Invalid ARN: {source}"));
+    let resource = source.split(':').nth(5).ok_or_else(invalid)?;
+    let (kind, name) = match resource.split_once('/') {
+        Some(("user", rest)) => (PrincipalKind::User, rest.rsplit('/').next().unwrap_or(rest)),
+        Some(("role", rest)) => (PrincipalKind::Role, rest.rsplit('/').next().unwrap_or(rest)),
+        _ => return Err(invalid()),
+    };
+    let effective = state.store.effective_policies(account, kind, name).await?;
+    let mut identity: Vec<std::sync::Arc<gatehouse_engine::CompiledPolicy>> =
+        effective.identity.policies().to_vec();
+    for (i, doc) in params
+        .list("PolicyInputList")
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let policy = gatehouse_policy::parse_policy(doc).map_err(|_| {
+            Failure::new(400, "MalformedPolicyDocument", "Syntax errors in policy.")
+        })?;
+        identity.push(std::sync::Arc::new(
+            gatehouse_engine::CompiledPolicy::compile(
+                &format!("PolicyInputList.{}", i + 1),
+                None,
+                &policy,
+            ),
+        ));
+    }
+    let identity = gatehouse_engine::PolicySet::new(identity);
+    let layers = Layers {
+        identity: Some(&identity),
+        boundary: effective.boundary.as_ref(),
+        ..Layers::default()
+    };
+    let mut context = Context::new();
+    let names = params.list_field("ContextEntries", "ContextKeyName");
+    for (n, key) in &names {
+        let values = params
+            .list(&format!("ContextEntries.member.{n}.ContextKeyValues"))
+            .unwrap_or_default();
+        let list_type = params
+            .get(&format!("ContextEntries.member.{n}.ContextKeyType"))
+            .is_some_and(|t| t.ends_with("List"));
+        if list_type || values.len() > 1 {
+            context.set_multi(key, values.iter().copied());
+        } else if let Some(v) = values.first() {
+            context.set(key, *v);
+        }
+    }
+    let actions = params.list("ActionNames").unwrap_or_default();
+    if actions.is_empty() {
+        return Err(Failure::new(
+            400,
+            "ValidationError",
+            "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null",
+        ));
+    }
+    let resources = params
+        .list("ResourceArns")
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| vec!["*"]);
+    let principal = RequestPrincipal::parse(&effective.arn)
+        .map_err(|e| Failure::new(400, "InvalidInput", e.to_string()))?
+        .with_id(&effective.id);
+    let mut results = Vec::new();
+    for action in &actions {
+        for resource in &resources {
+            let request = Request::new(principal.clone(), action, Some(resource), context.clone())
+                .with_boundary(effective.boundary.is_some());
+            let x = gatehouse_engine::explain(&layers, &request);
+            results.push((action.to_string(), resource.to_string(), x));
+        }
+    }
+    out.list("EvaluationResults", &results, |e, (action, resource, x)| {
+        let decision = match x.decision {
+            DecisionKind::Allow => "allowed",
+            DecisionKind::ExplicitDeny => "explicitDeny",
+            DecisionKind::ImplicitDeny => "implicitDeny",
+        };
+        e.text("EvalActionName", action)
+            .text("EvalResourceName", resource)
+            .text("EvalDecision", decision)
+            .list("MatchedStatements", &x.determining, |m, st| {
+                m.text("SourcePolicyId", &st.policy).text(
+                    "SourcePolicyType",
+                    if st.policy.starts_with("PolicyInputList.") {
+                        "none"
+                    } else {
+                        "IAM Policy"
+                    },
+                );
+            })
+            .strings("MissingContextValues", &x.missing_context);
+    });
+    out.boolean("IsTruncated", false);
+    Ok(())
 }

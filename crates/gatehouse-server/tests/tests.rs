@@ -179,6 +179,81 @@ async fn the_seed_story_through_the_rust_sdk() {
             .is_no_such_entity_exception()
     );
 
+    // As dev, with leave to simulate its own policies: q:SendMessage allowed, q:CreatePlugin
+    // implicitly denied, iam:PassRole's missing context key reported.
+    let dev_arn = format!("arn:aws:iam::{}:user/dev", s.root.account_id);
+    let may_simulate = format!(
+        r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "iam:SimulatePrincipalPolicy", "Resource": "{dev_arn}"}}}}"#
+    );
+    let sim = root
+        .create_policy()
+        .policy_name("SimulateSelf")
+        .policy_document(may_simulate)
+        .send()
+        .await
+        .unwrap();
+    root.attach_user_policy()
+        .user_name("dev")
+        .policy_arn(sim.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let results = dev
+        .simulate_principal_policy()
+        .policy_source_arn(&dev_arn)
+        .action_names("q:SendMessage")
+        .action_names("q:CreatePlugin")
+        .send()
+        .await
+        .unwrap();
+    let decisions: Vec<(&str, &str)> = results
+        .evaluation_results()
+        .iter()
+        .map(|r| (r.eval_action_name(), r.eval_decision().as_str()))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("q:SendMessage", "allowed"),
+            ("q:CreatePlugin", "implicitDeny")
+        ]
+    );
+    let allowed = &results.evaluation_results()[0];
+    assert_eq!(
+        allowed.matched_statements()[0].source_policy_id(),
+        Some("AmazonQDeveloperAccess")
+    );
+    let full = root.simulate_principal_policy()
+        .policy_source_arn(&dev_arn)
+        .policy_input_list(r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "q.amazonaws.com"}}}}"#)
+        .action_names("iam:PassRole")
+        .send()
+        .await
+        .unwrap();
+    let r = &full.evaluation_results()[0];
+    assert_eq!(r.eval_decision().as_str(), "implicitDeny");
+    assert_eq!(r.missing_context_values(), ["iam:PassedToService"]);
+    let with_context = root.simulate_principal_policy()
+        .policy_source_arn(&dev_arn)
+        .policy_input_list(r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "q.amazonaws.com"}}}}"#)
+        .action_names("iam:PassRole")
+        .context_entries(
+            aws_sdk_iam::types::ContextEntry::builder()
+                .context_key_name("iam:PassedToService")
+                .context_key_values("q.amazonaws.com")
+                .context_key_type(aws_sdk_iam::types::ContextKeyTypeEnum::String)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        with_context.evaluation_results()[0]
+            .eval_decision()
+            .as_str(),
+        "allowed"
+    );
+
     // Resources are named with their paths: a policy scoped to /eng/ users lets dev read them.
     root.create_user()
         .user_name("ops")
