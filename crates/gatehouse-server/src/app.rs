@@ -2,12 +2,13 @@
 //! listener, routed by `Version`), SigV4 on every request, every call authorized by the engine
 //! against the caller's effective policies (root may do everything), and `/healthz`.
 //!
-//! So far (issue 5, in progress) the operations are STS GetCallerIdentity and IAM CreateUser,
-//! GetUser, ListUsers, DeleteUser, CreateAccessKey, CreatePolicy, GetPolicy, ListPolicies,
-//! DeletePolicy, CreatePolicyVersion, GetPolicyVersion, ListPolicyVersions,
-//! DeletePolicyVersion, SetDefaultPolicyVersion, AttachUserPolicy, DetachUserPolicy,
-//! ListAttachedUserPolicies, AttachRolePolicy, CreateServiceLinkedRole and
-//! SimulatePrincipalPolicy; any other is `InvalidAction`.
+//! So far (issue 5, in progress): STS GetCallerIdentity; IAM users (Create, Get, List, Delete),
+//! access keys (Create, List, Update, Delete), user inline policies (Put, Get, Delete, List),
+//! roles (Create, Get, List, Delete, UpdateAssumeRolePolicy), managed policies and versions
+//! (CreatePolicy, GetPolicy, ListPolicies, DeletePolicy, CreatePolicyVersion,
+//! GetPolicyVersion, ListPolicyVersions, DeletePolicyVersion, SetDefaultPolicyVersion),
+//! attachments (Attach, Detach, ListAttached for users and roles), CreateServiceLinkedRole and
+//! SimulatePrincipalPolicy. Any other operation is `InvalidAction`.
 
 use std::sync::Arc;
 
@@ -304,6 +305,12 @@ async fn handle(
         match store.get_user(account, &name).await {
             Ok(u) => u.arn,
             Err(_) => format!("arn:aws:iam::{account}:user/{name}"),
+        }
+    };
+    let role_arn = |name: String| async move {
+        match store.get_role(account, &name).await {
+            Ok(r) => r.arn,
+            Err(_) => format!("arn:aws:iam::{account}:role/{name}"),
         }
     };
     let mut out = Element::new();
@@ -615,6 +622,234 @@ async fn handle(
                 .await?;
             return Ok((action, None));
         }
+        (Service::Iam, "CreateRole") => {
+            let name = required(&params, "RoleName")?;
+            let trust = required(&params, "AssumeRolePolicyDocument")?;
+            let path = params.get("Path");
+            authorize(
+                state,
+                &caller,
+                &iam("CreateRole"),
+                &format!("arn:aws:iam::{account}:role{}{name}", path.unwrap_or("/")),
+            )
+            .await?;
+            let max = integer(&params, "MaxSessionDuration")?;
+            let r = store
+                .create_role(
+                    &actor,
+                    name,
+                    path,
+                    trust,
+                    params.get("Description"),
+                    max,
+                    params.get("PermissionsBoundary"),
+                    &[],
+                )
+                .await?;
+            out.child("Role", |e| role_element(e, &r, false));
+        }
+        (Service::Iam, "GetRole") => {
+            let name = required(&params, "RoleName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("GetRole"),
+                &role_arn(name.to_string()).await,
+            )
+            .await?;
+            let r = store.get_role(account, name).await?;
+            out.child("Role", |e| role_element(e, &r, true));
+        }
+        (Service::Iam, "ListRoles") => {
+            authorize(
+                state,
+                &caller,
+                &iam("ListRoles"),
+                &format!("arn:aws:iam::{account}:role/"),
+            )
+            .await?;
+            let all = store.list_roles(account, params.get("PathPrefix")).await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            // Listed roles carry MaxSessionDuration, but not the boundary, tags or last use.
+            out.list("Roles", page.items, |e, r| {
+                role_element(e, r, false);
+                e.int("MaxSessionDuration", r.max_session_duration);
+            });
+            page.write(&mut out);
+        }
+        (Service::Iam, "DeleteRole") => {
+            let name = required(&params, "RoleName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("DeleteRole"),
+                &role_arn(name.to_string()).await,
+            )
+            .await?;
+            store.delete_role(&actor, name).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "UpdateAssumeRolePolicy") => {
+            let name = required(&params, "RoleName")?;
+            let trust = required(&params, "PolicyDocument")?;
+            authorize(
+                state,
+                &caller,
+                &iam("UpdateAssumeRolePolicy"),
+                &role_arn(name.to_string()).await,
+            )
+            .await?;
+            store.update_assume_role_policy(&actor, name, trust).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "DetachRolePolicy") => {
+            let name = required(&params, "RoleName")?;
+            let arn = required(&params, "PolicyArn")?;
+            authorize(
+                state,
+                &caller,
+                &iam("DetachRolePolicy"),
+                &role_arn(name.to_string()).await,
+            )
+            .await?;
+            store
+                .detach_policy(&actor, PrincipalKind::Role, name, arn)
+                .await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "ListAttachedRolePolicies") => {
+            let name = required(&params, "RoleName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("ListAttachedRolePolicies"),
+                &role_arn(name.to_string()).await,
+            )
+            .await?;
+            let all = store
+                .list_attached_policies(
+                    account,
+                    PrincipalKind::Role,
+                    name,
+                    params.get("PathPrefix"),
+                )
+                .await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            out.list("AttachedPolicies", page.items, |e, (n, a)| {
+                e.text("PolicyName", n).text("PolicyArn", a);
+            });
+            page.write(&mut out);
+        }
+        (Service::Iam, "PutUserPolicy") => {
+            let name = required(&params, "UserName")?;
+            let policy = required(&params, "PolicyName")?;
+            let document = required(&params, "PolicyDocument")?;
+            authorize(
+                state,
+                &caller,
+                &iam("PutUserPolicy"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
+            store
+                .put_inline_policy(&actor, PrincipalKind::User, name, policy, document)
+                .await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "GetUserPolicy") => {
+            let name = required(&params, "UserName")?;
+            let policy = required(&params, "PolicyName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("GetUserPolicy"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
+            let (user, document) = store
+                .get_inline_policy(account, PrincipalKind::User, name, policy)
+                .await?;
+            out.text("UserName", &user)
+                .text("PolicyName", policy)
+                .document("PolicyDocument", &document);
+        }
+        (Service::Iam, "DeleteUserPolicy") => {
+            let name = required(&params, "UserName")?;
+            let policy = required(&params, "PolicyName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("DeleteUserPolicy"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
+            store
+                .delete_inline_policy(&actor, PrincipalKind::User, name, policy)
+                .await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "ListUserPolicies") => {
+            let name = required(&params, "UserName")?;
+            authorize(
+                state,
+                &caller,
+                &iam("ListUserPolicies"),
+                &user_arn(name.to_string()).await,
+            )
+            .await?;
+            let all = store
+                .list_inline_policies(account, PrincipalKind::User, name)
+                .await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            out.strings("PolicyNames", page.items);
+            page.write(&mut out);
+        }
+        (Service::Iam, "ListAccessKeys") => {
+            let name = self_or_named(&params, &caller)?;
+            authorize(
+                state,
+                &caller,
+                &iam("ListAccessKeys"),
+                &user_arn(name.clone()).await,
+            )
+            .await?;
+            let all = store.list_access_keys(account, &name).await?;
+            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
+            out.list("AccessKeyMetadata", page.items, |e, k| {
+                e.text("UserName", &k.user_name)
+                    .text("AccessKeyId", &k.id)
+                    .text("Status", &k.status)
+                    .time("CreateDate", k.created_at);
+            });
+            page.write(&mut out);
+        }
+        (Service::Iam, "UpdateAccessKey") => {
+            let name = self_or_named(&params, &caller)?;
+            let id = required(&params, "AccessKeyId")?;
+            let status = required(&params, "Status")?;
+            authorize(
+                state,
+                &caller,
+                &iam("UpdateAccessKey"),
+                &user_arn(name.clone()).await,
+            )
+            .await?;
+            store.update_access_key(&actor, &name, id, status).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "DeleteAccessKey") => {
+            let name = self_or_named(&params, &caller)?;
+            let id = required(&params, "AccessKeyId")?;
+            authorize(
+                state,
+                &caller,
+                &iam("DeleteAccessKey"),
+                &user_arn(name.clone()).await,
+            )
+            .await?;
+            store.delete_access_key(&actor, &name, id).await?;
+            return Ok((action, None));
+        }
         (Service::Iam, "SimulatePrincipalPolicy") => {
             let source = required(&params, "PolicySourceArn")?;
             authorize(state, &caller, &iam("SimulatePrincipalPolicy"), source).await?;
@@ -643,6 +878,58 @@ fn user_element(e: &mut Element, u: &gatehouse_store::User) {
             p.text("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
                 .text("PermissionsBoundaryArn", b);
         });
+    }
+}
+
+/// `UserName`, or the calling user's own name when it is absent.
+fn self_or_named(params: &Params, caller: &Caller) -> Result<String, Failure> {
+    match (params.get("UserName"), &caller.user) {
+        (Some(n), _) => Ok(n.to_string()),
+        (None, Some(me)) => Ok(me.clone()),
+        (None, None) => Err(Failure::new(
+            400,
+            "ValidationError",
+            "Must specify userName when calling with non-User credentials",
+        )),
+    }
+}
+
+fn integer(params: &Params, name: &str) -> Result<Option<i64>, Failure> {
+    params
+        .get(name)
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                Failure::new(
+                    400,
+                    "ValidationError",
+                    format!("1 validation error detected: Value '{v}' at '{}' failed to satisfy constraint: Member must be a number", lower_camel(name)),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A role as GetRole answers (`full`), or as CreateRole and ListRoles do.
+fn role_element(e: &mut Element, r: &gatehouse_store::Role, full: bool) {
+    e.text("Path", &r.path)
+        .text("RoleName", &r.name)
+        .text("RoleId", &r.id)
+        .text("Arn", &r.arn)
+        .time("CreateDate", r.created_at)
+        .document("AssumeRolePolicyDocument", &r.trust_policy)
+        .opt("Description", r.description.as_deref());
+    if full {
+        e.int("MaxSessionDuration", r.max_session_duration);
+        if let Some(b) = &r.permissions_boundary {
+            e.child("PermissionsBoundary", |p| {
+                p.text("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+                    .text("PermissionsBoundaryArn", b);
+            });
+        }
+        e.list("Tags", &r.tags, |t, tag| {
+            t.text("Key", &tag.key).text("Value", &tag.value);
+        });
+        e.child("RoleLastUsed", |_| {});
     }
 }
 

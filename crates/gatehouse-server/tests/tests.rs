@@ -477,8 +477,8 @@ async fn versions_service_linked_roles_and_paging_through_the_rust_sdk() {
     );
     // An operation Gatehouse does not serve yet is InvalidAction (400), never a 500.
     let e = root
-        .get_role()
-        .role_name("AWSServiceRoleForAmazonQDeveloper")
+        .create_group()
+        .group_name("g")
         .send()
         .await
         .unwrap_err();
@@ -488,6 +488,191 @@ async fn versions_service_linked_roles_and_paging_through_the_rust_sdk() {
             .as_deref(),
         Some("InvalidAction")
     );
+
+    // Roles: the trust policy comes back percent-encoded, GetRole has the session duration.
+    let trust = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}}"#;
+    let made = root
+        .create_role()
+        .role_name("app")
+        .path("/svc/")
+        .assume_role_policy_document(trust)
+        .max_session_duration(7200)
+        .send()
+        .await
+        .unwrap();
+    assert!(made.role().unwrap().role_id().starts_with("AROA"));
+    let got = root.get_role().role_name("app").send().await.unwrap();
+    let got = got.role().unwrap();
+    assert_eq!(
+        (got.path(), got.max_session_duration()),
+        ("/svc/", Some(7200))
+    );
+    assert!(
+        got.assume_role_policy_document()
+            .unwrap()
+            .starts_with("%7B%22Version%22")
+    );
+    let slr = root
+        .get_role()
+        .role_name("AWSServiceRoleForAmazonQDeveloper")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        slr.role().unwrap().path(),
+        "/aws-service-role/q.amazonaws.com/"
+    );
+    let e = root
+        .delete_role()
+        .role_name("AWSServiceRoleForAmazonQDeveloper")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_unmodifiable_entity_exception(),
+        "{e:?}"
+    );
+    root.attach_role_policy()
+        .role_name("app")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let e = root
+        .delete_role()
+        .role_name("app")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error().unwrap().is_delete_conflict_exception(),
+        "{e:?}"
+    );
+    assert_eq!(
+        root.list_attached_role_policies()
+            .role_name("app")
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .len(),
+        1
+    );
+    root.detach_role_policy()
+        .role_name("app")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let bad_trust = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "s3:GetObject"}}"#;
+    let e = root
+        .update_assume_role_policy()
+        .role_name("app")
+        .policy_document(bad_trust)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_malformed_policy_document_exception(),
+        "{e:?}"
+    );
+    assert_eq!(
+        root.list_roles()
+            .path_prefix("/svc/")
+            .send()
+            .await
+            .unwrap()
+            .roles()
+            .len(),
+        1
+    );
+    root.delete_role().role_name("app").send().await.unwrap();
+
+    // Inline policies and access keys of a user.
+    let inline = r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}"#;
+    root.put_user_policy()
+        .user_name("dev")
+        .policy_name("read")
+        .policy_document(inline)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        root.list_user_policies()
+            .user_name("dev")
+            .send()
+            .await
+            .unwrap()
+            .policy_names(),
+        ["read"]
+    );
+    let got = root
+        .get_user_policy()
+        .user_name("dev")
+        .policy_name("read")
+        .send()
+        .await
+        .unwrap();
+    assert!(got.policy_document().starts_with("%7B"));
+    let e = root
+        .delete_user()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().unwrap().meta().message(),
+        Some("Cannot delete entity, must delete policies first.")
+    );
+    root.delete_user_policy()
+        .user_name("dev")
+        .policy_name("read")
+        .send()
+        .await
+        .unwrap();
+    let k = root
+        .create_access_key()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap();
+    let id = k.access_key().unwrap().access_key_id().to_string();
+    root.update_access_key()
+        .user_name("dev")
+        .access_key_id(&id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    let keys = root
+        .list_access_keys()
+        .user_name("dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status(),
+        Some(&aws_sdk_iam::types::StatusType::Inactive)
+    );
+    // An inactive key does not authenticate.
+    let inactive = iam(&s.url, &id, k.access_key().unwrap().secret_access_key());
+    let e = inactive.get_user().send().await.unwrap_err();
+    assert_eq!(
+        e.as_service_error()
+            .map(|e| e.meta().code().unwrap_or("").to_string())
+            .as_deref(),
+        Some("InvalidClientTokenId")
+    );
+    root.delete_access_key()
+        .user_name("dev")
+        .access_key_id(&id)
+        .send()
+        .await
+        .unwrap();
     let users = root.list_users().send().await.unwrap();
     assert_eq!(users.users().len(), 1);
     root.delete_user().user_name("dev").send().await.unwrap();
