@@ -299,20 +299,8 @@ async fn handle(
     };
     let account = caller.account.as_str();
     let iam = |op: &str| format!("iam:{op}");
-    // A user's ARN, with its path, for authorization (a user that does not exist yet or at
-    // all is named as at the root path).
-    let user_arn = |name: String| async move {
-        match store.get_user(account, &name).await {
-            Ok(u) => u.arn,
-            Err(_) => format!("arn:aws:iam::{account}:user/{name}"),
-        }
-    };
-    let role_arn = |name: String| async move {
-        match store.get_role(account, &name).await {
-            Ok(r) => r.arn,
-            Err(_) => format!("arn:aws:iam::{account}:role/{name}"),
-        }
-    };
+    let user_arn = |name: String| principal_arn(store, account, PrincipalKind::User, name);
+    let role_arn = |name: String| principal_arn(store, account, PrincipalKind::Role, name);
     let mut out = Element::new();
     match (service, action.as_str()) {
         (Service::Sts, "GetCallerIdentity") => {
@@ -422,58 +410,37 @@ async fn handle(
                     .time("CreateDate", v.created_at);
             });
         }
-        (Service::Iam, "AttachUserPolicy") => {
-            let name = required(&params, "UserName")?;
+        (Service::Iam, "AttachUserPolicy" | "AttachRolePolicy") => {
+            let kind = kind_of(&action);
+            let name = required(&params, name_param(kind))?;
             let arn = required(&params, "PolicyArn")?;
-            authorize(
-                state,
-                &caller,
-                &iam("AttachUserPolicy"),
-                &user_arn(name.to_string()).await,
-            )
-            .await?;
-            store
-                .attach_policy(&actor, PrincipalKind::User, name, arn)
-                .await?;
+            let target = principal_arn(store, account, kind, name).await;
+            authorize(state, &caller, &iam(&action), &target).await?;
+            store.attach_policy(&actor, kind, name, arn).await?;
             return Ok((action, None));
         }
-        (Service::Iam, "ListAttachedUserPolicies") => {
-            let name = required(&params, "UserName")?;
-            authorize(
-                state,
-                &caller,
-                &iam("ListAttachedUserPolicies"),
-                &user_arn(name.to_string()).await,
-            )
-            .await?;
+        (Service::Iam, "DetachUserPolicy" | "DetachRolePolicy") => {
+            let kind = kind_of(&action);
+            let name = required(&params, name_param(kind))?;
+            let arn = required(&params, "PolicyArn")?;
+            let target = principal_arn(store, account, kind, name).await;
+            authorize(state, &caller, &iam(&action), &target).await?;
+            store.detach_policy(&actor, kind, name, arn).await?;
+            return Ok((action, None));
+        }
+        (Service::Iam, "ListAttachedUserPolicies" | "ListAttachedRolePolicies") => {
+            let kind = kind_of(&action);
+            let name = required(&params, name_param(kind))?;
+            let target = principal_arn(store, account, kind, name).await;
+            authorize(state, &caller, &iam(&action), &target).await?;
             let all = store
-                .list_attached_policies(
-                    account,
-                    PrincipalKind::User,
-                    name,
-                    params.get("PathPrefix"),
-                )
+                .list_attached_policies(account, kind, name, params.get("PathPrefix"))
                 .await?;
             let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
             out.list("AttachedPolicies", page.items, |e, (n, a)| {
                 e.text("PolicyName", n).text("PolicyArn", a);
             });
             page.write(&mut out);
-        }
-        (Service::Iam, "DetachUserPolicy") => {
-            let name = required(&params, "UserName")?;
-            let arn = required(&params, "PolicyArn")?;
-            authorize(
-                state,
-                &caller,
-                &iam("DetachUserPolicy"),
-                &user_arn(name.to_string()).await,
-            )
-            .await?;
-            store
-                .detach_policy(&actor, PrincipalKind::User, name, arn)
-                .await?;
-            return Ok((action, None));
         }
         (Service::Iam, "DeleteUser") => {
             let name = required(&params, "UserName")?;
@@ -607,21 +574,6 @@ async fn handle(
                     .opt("Description", r.description.as_deref());
             });
         }
-        (Service::Iam, "AttachRolePolicy") => {
-            let name = required(&params, "RoleName")?;
-            let arn = required(&params, "PolicyArn")?;
-            authorize(
-                state,
-                &caller,
-                &iam("AttachRolePolicy"),
-                &format!("arn:aws:iam::{account}:role/{name}"),
-            )
-            .await?;
-            store
-                .attach_policy(&actor, PrincipalKind::Role, name, arn)
-                .await?;
-            return Ok((action, None));
-        }
         (Service::Iam, "CreateRole") => {
             let name = required(&params, "RoleName")?;
             let trust = required(&params, "AssumeRolePolicyDocument")?;
@@ -701,44 +653,6 @@ async fn handle(
             .await?;
             store.update_assume_role_policy(&actor, name, trust).await?;
             return Ok((action, None));
-        }
-        (Service::Iam, "DetachRolePolicy") => {
-            let name = required(&params, "RoleName")?;
-            let arn = required(&params, "PolicyArn")?;
-            authorize(
-                state,
-                &caller,
-                &iam("DetachRolePolicy"),
-                &role_arn(name.to_string()).await,
-            )
-            .await?;
-            store
-                .detach_policy(&actor, PrincipalKind::Role, name, arn)
-                .await?;
-            return Ok((action, None));
-        }
-        (Service::Iam, "ListAttachedRolePolicies") => {
-            let name = required(&params, "RoleName")?;
-            authorize(
-                state,
-                &caller,
-                &iam("ListAttachedRolePolicies"),
-                &role_arn(name.to_string()).await,
-            )
-            .await?;
-            let all = store
-                .list_attached_policies(
-                    account,
-                    PrincipalKind::Role,
-                    name,
-                    params.get("PathPrefix"),
-                )
-                .await?;
-            let page = crate::page::page(&all, params.get("Marker"), params.get("MaxItems"))?;
-            out.list("AttachedPolicies", page.items, |e, (n, a)| {
-                e.text("PolicyName", n).text("PolicyArn", a);
-            });
-            page.write(&mut out);
         }
         (Service::Iam, "PutUserPolicy") => {
             let name = required(&params, "UserName")?;
@@ -878,6 +792,46 @@ fn user_element(e: &mut Element, u: &gatehouse_store::User) {
             p.text("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
                 .text("PermissionsBoundaryArn", b);
         });
+    }
+}
+
+/// A user's or role's ARN, with its path, for authorization; one that does not exist (yet, or
+/// at all) is named as at the root path.
+async fn principal_arn(
+    store: &Store,
+    account: &str,
+    kind: PrincipalKind,
+    name: impl AsRef<str>,
+) -> String {
+    let name = name.as_ref();
+    let found = match kind {
+        PrincipalKind::Role => store.get_role(account, name).await.map(|r| r.arn),
+        _ => store.get_user(account, name).await.map(|u| u.arn),
+    };
+    found.unwrap_or_else(|_| {
+        let k = if kind == PrincipalKind::Role {
+            "role"
+        } else {
+            "user"
+        };
+        format!("arn:aws:iam::{account}:{k}/{name}")
+    })
+}
+
+/// The principal kind an attachment operation is about (`AttachRolePolicy` -> role).
+fn kind_of(action: &str) -> PrincipalKind {
+    if action.contains("Role") {
+        PrincipalKind::Role
+    } else {
+        PrincipalKind::User
+    }
+}
+
+/// The parameter that names a principal of a kind.
+fn name_param(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::Role => "RoleName",
+        _ => "UserName",
     }
 }
 
