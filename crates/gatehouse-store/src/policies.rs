@@ -346,6 +346,24 @@ impl Store {
         Ok(row)
     }
 
+    /// Like `require_customer_policy`, for an operation on one version: a missing policy is
+    /// AWS's "version does not exist" error.
+    async fn require_version_policy(
+        &self,
+        w: &mut WriteTx,
+        account: &str,
+        arn: &str,
+        version_id: &str,
+        denied: &str,
+    ) -> Result<PolicyRow, StoreError> {
+        self.require_customer_policy(w, account, arn, denied)
+            .await
+            .map_err(|e| match e.code {
+                ErrorCode::NoSuchEntity => version_not_found(arn, version_id),
+                _ => e,
+            })
+    }
+
     /// DeletePolicy: refused while attached or used as a boundary, or while it has versions
     /// other than the default.
     pub async fn delete_policy(&self, actor: &Actor, arn: &str) -> Result<(), StoreError> {
@@ -551,20 +569,14 @@ impl Store {
         let account = actor.account.as_str();
         let mut w = self.db.begin().await?;
         let row = self
-            .require_customer_policy(
+            .require_version_policy(
                 &mut w,
                 account,
                 arn,
+                version_id,
                 "Cannot delete policy versions for policies outside your own account.",
             )
-            .await
-            .map_err(|e| {
-                if e.code == ErrorCode::NoSuchEntity {
-                    version_not_found(arn, version_id)
-                } else {
-                    e
-                }
-            })?;
+            .await?;
         if row.default_version == version_id {
             return Err(StoreError::conflict(
                 "Cannot delete the default version of a policy.",
@@ -603,20 +615,14 @@ impl Store {
         let account = actor.account.as_str();
         let mut w = self.db.begin().await?;
         let row = self
-            .require_customer_policy(
+            .require_version_policy(
                 &mut w,
                 account,
                 arn,
+                version_id,
                 "Cannot update policies outside your own account.",
             )
-            .await
-            .map_err(|e| {
-                if e.code == ErrorCode::NoSuchEntity {
-                    version_not_found(arn, version_id)
-                } else {
-                    e
-                }
-            })?;
+            .await?;
         let exists: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM policy_versions WHERE policy_arn = $1 AND version_id = $2",
         )

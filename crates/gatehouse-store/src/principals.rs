@@ -383,44 +383,14 @@ impl Store {
         let mut w = self.db.begin().await?;
         let row = require(&mut *w.tx, account, PrincipalKind::User, name).await?;
         let lower = row.name.to_lowercase();
-        let count = |sql: &'static str| {
-            sqlx::query_scalar::<_, i64>(sql)
-                .bind(account.to_string())
-                .bind(lower.clone())
-        };
-        let attached = count("SELECT COUNT(*) FROM attachments WHERE account = $1 AND kind = 'user' AND name_lower = $2")
-            .fetch_one(&mut *w.tx)
-            .await?;
-        if attached > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must detach all policies first.",
-            ));
-        }
-        let inline = count("SELECT COUNT(*) FROM inline_policies WHERE account = $1 AND kind = 'user' AND name_lower = $2")
-            .fetch_one(&mut *w.tx)
-            .await?;
-        if inline > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must delete policies first.",
-            ));
-        }
-        let keys = count("SELECT COUNT(*) FROM access_keys WHERE account = $1 AND user_lower = $2")
-            .fetch_one(&mut *w.tx)
-            .await?;
-        if keys > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must delete access keys first.",
-            ));
-        }
-        let groups =
-            count("SELECT COUNT(*) FROM group_members WHERE account = $1 AND user_lower = $2")
-                .fetch_one(&mut *w.tx)
-                .await?;
-        if groups > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must remove users from group first.",
-            ));
-        }
+        refuse_if_in_use(
+            &mut w,
+            account,
+            PrincipalKind::User,
+            &lower,
+            &[ATTACHED, INLINE, KEYS, MEMBERSHIPS],
+        )
+        .await?;
         let before = row.user(Vec::new());
         self.delete_principal_rows(&mut w, account, PrincipalKind::User, &lower)
             .await?;
@@ -552,38 +522,14 @@ impl Store {
         let mut w = self.db.begin().await?;
         let row = require(&mut *w.tx, account, PrincipalKind::Group, name).await?;
         let lower = row.name.to_lowercase();
-        let members: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM group_members WHERE account = $1 AND group_lower = $2",
+        refuse_if_in_use(
+            &mut w,
+            account,
+            PrincipalKind::Group,
+            &lower,
+            &[MEMBERS, ATTACHED, INLINE],
         )
-        .bind(account)
-        .bind(&lower)
-        .fetch_one(&mut *w.tx)
         .await?;
-        if members > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must remove users from group first.",
-            ));
-        }
-        let attached: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE account = $1 AND kind = 'group' AND name_lower = $2")
-            .bind(account)
-            .bind(&lower)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        if attached > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must detach all policies first.",
-            ));
-        }
-        let inline: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inline_policies WHERE account = $1 AND kind = 'group' AND name_lower = $2")
-            .bind(account)
-            .bind(&lower)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        if inline > 0 {
-            return Err(StoreError::conflict(
-                "Cannot delete entity, must delete policies first.",
-            ));
-        }
         let before = row.group();
         self.delete_principal_rows(&mut w, account, PrincipalKind::Group, &lower)
             .await?;
@@ -834,26 +780,7 @@ impl Store {
         let lower = row.name.to_lowercase();
         let service_linked = row.slr_service.is_some();
         if !service_linked {
-            let attached: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE account = $1 AND kind = 'role' AND name_lower = $2")
-                .bind(account)
-                .bind(&lower)
-                .fetch_one(&mut *w.tx)
-                .await?;
-            if attached > 0 {
-                return Err(StoreError::conflict(
-                    "Cannot delete entity, must detach all policies first.",
-                ));
-            }
-            let inline: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inline_policies WHERE account = $1 AND kind = 'role' AND name_lower = $2")
-                .bind(account)
-                .bind(&lower)
-                .fetch_one(&mut *w.tx)
-                .await?;
-            if inline > 0 {
-                return Err(StoreError::conflict(
-                    "Cannot delete entity, must delete policies first.",
-                ));
-            }
+            refuse_if_in_use(w, account, PrincipalKind::Role, &lower, &[ATTACHED, INLINE]).await?;
         } else {
             sqlx::query(
                 "DELETE FROM attachments WHERE account = $1 AND kind = 'role' AND name_lower = $2",
@@ -1161,6 +1088,52 @@ impl Store {
         .await?;
         w.commit().await
     }
+}
+
+/// What refuses a delete: a count over `$1` account, `$2` lower-case name, `$3` kind, and
+/// AWS's DeleteConflict message. Deletes check them in AWS's order.
+type InUse = (&'static str, &'static str);
+
+const ATTACHED: InUse = (
+    "SELECT COUNT(*) FROM attachments WHERE account = $1 AND name_lower = $2 AND kind = $3",
+    "Cannot delete entity, must detach all policies first.",
+);
+const INLINE: InUse = (
+    "SELECT COUNT(*) FROM inline_policies WHERE account = $1 AND name_lower = $2 AND kind = $3",
+    "Cannot delete entity, must delete policies first.",
+);
+const KEYS: InUse = (
+    "SELECT COUNT(*) FROM access_keys WHERE account = $1 AND user_lower = $2 AND $3 = 'user'",
+    "Cannot delete entity, must delete access keys first.",
+);
+const MEMBERSHIPS: InUse = (
+    "SELECT COUNT(*) FROM group_members WHERE account = $1 AND user_lower = $2 AND $3 = 'user'",
+    "Cannot delete entity, must remove users from group first.",
+);
+const MEMBERS: InUse = (
+    "SELECT COUNT(*) FROM group_members WHERE account = $1 AND group_lower = $2 AND $3 = 'group'",
+    "Cannot delete entity, must remove users from group first.",
+);
+
+async fn refuse_if_in_use(
+    w: &mut WriteTx,
+    account: &str,
+    kind: PrincipalKind,
+    lower: &str,
+    checks: &[InUse],
+) -> Result<(), StoreError> {
+    for (sql, message) in checks {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(account)
+            .bind(lower)
+            .bind(kind.as_str())
+            .fetch_one(&mut *w.tx)
+            .await?;
+        if n > 0 {
+            return Err(StoreError::conflict(*message));
+        }
+    }
+    Ok(())
 }
 
 fn check_max_session(value: Option<i64>) -> Result<i64, StoreError> {
