@@ -95,14 +95,14 @@ impl Service {
 }
 
 /// An error answer.
-struct Failure {
-    status: u16,
-    code: String,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
 }
 
 impl Failure {
-    fn new(status: u16, code: &str, message: impl Into<String>) -> Failure {
+    pub(crate) fn new(status: u16, code: &str, message: impl Into<String>) -> Failure {
         Failure {
             status,
             code: code.into(),
@@ -124,12 +124,12 @@ impl From<AuthError> for Failure {
 }
 
 /// The authenticated caller.
-struct Caller {
-    account: String,
-    arn: String,
-    id: String,
+pub(crate) struct Caller {
+    pub(crate) account: String,
+    pub(crate) arn: String,
+    pub(crate) id: String,
     /// The user's name, for IAM users.
-    user: Option<String>,
+    pub(crate) user: Option<String>,
 }
 
 async fn query(
@@ -165,7 +165,7 @@ async fn query(
     }
 }
 
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
