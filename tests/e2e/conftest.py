@@ -304,3 +304,29 @@ def server(request, tmp_path_factory):
             _sql(admin, f"DROP DATABASE IF EXISTS {db_name}")
         except (subprocess.SubprocessError, OSError):
             pass
+
+
+def new_user(server: Server, *inline: str, managed=(), path: str = "/", prefix: str = "user"):
+    """Root creates a user with these inline policy documents and managed policy ARNs, and an
+    access key; its name and credentials."""
+    iam = server.iam()
+    name = uniq(prefix)
+    iam.create_user(UserName=name, Path=path)
+    for n, doc in enumerate(inline):
+        iam.put_user_policy(UserName=name, PolicyName=f"inline{n}", PolicyDocument=doc)
+    for arn in managed:
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    return name, Creds.of(iam.create_access_key(UserName=name)["AccessKey"])
+
+
+def new_policy(server: Server, *statements: dict, prefix: str = "Policy") -> str:
+    """Root creates a customer-managed policy; its ARN."""
+    return server.iam().create_policy(PolicyName=uniq(prefix), PolicyDocument=policy_doc(*statements))["Policy"]["Arn"]
+
+
+def denied(call, *args, **kwargs) -> botocore.exceptions.ClientError:
+    """Calls and expects AccessDenied; the error."""
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call(*args, **kwargs)
+    assert error_code(e.value) == "AccessDenied", e.value.response["Error"]
+    return e.value
