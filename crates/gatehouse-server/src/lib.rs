@@ -4,6 +4,7 @@
 //! with the first operations ([`app`]).
 
 pub mod app;
+mod ops;
 pub mod page;
 pub mod query;
 pub mod serve;

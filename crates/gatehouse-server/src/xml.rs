@@ -123,6 +123,12 @@ impl Element {
         self
     }
 
+    /// Another element's body, as it is.
+    pub fn raw(&mut self, other: &Element) -> &mut Element {
+        self.out.push_str(&other.out);
+        self
+    }
+
     /// A list of strings.
     pub fn strings(&mut self, name: &str, items: &[String]) -> &mut Element {
         if items.is_empty() {

@@ -11,9 +11,12 @@
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use gatehouse_server::serve::{ServeOptions, start};
 
+mod iam_sts;
+
 struct Server {
     url: String,
     root: gatehouse_server::serve::RootCredentials,
+    data_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -37,6 +40,7 @@ async fn server() -> Server {
     Server {
         url: format!("http://{}", running.addr),
         root: running.root,
+        data_dir: dir.path().join("data"),
         _dir: dir,
         _stop: tx,
     }
@@ -477,8 +481,9 @@ async fn versions_service_linked_roles_and_paging_through_the_rust_sdk() {
     );
     // An operation Gatehouse does not serve yet is InvalidAction (400), never a 500.
     let e = root
-        .create_group()
-        .group_name("g")
+        .create_login_profile()
+        .user_name("dev")
+        .password("a-Password-1")
         .send()
         .await
         .unwrap_err();

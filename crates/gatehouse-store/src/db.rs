@@ -68,6 +68,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "CREATE TABLE root_keys (id TEXT PRIMARY KEY, account TEXT NOT NULL, secret TEXT NOT NULL,
             created_at BIGINT NOT NULL)",
     ),
+    (
+        3,
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, account TEXT NOT NULL, secret TEXT NOT NULL,
+            token TEXT NOT NULL, role_name TEXT NOT NULL, role_arn TEXT NOT NULL,
+            role_id TEXT NOT NULL, session_name TEXT NOT NULL, expires_at BIGINT NOT NULL,
+            created_at BIGINT NOT NULL, policy TEXT, policy_arns TEXT NOT NULL, tags TEXT NOT NULL,
+            transitive_tag_keys TEXT NOT NULL, source_identity TEXT);
+         CREATE INDEX sessions_expiry ON sessions (expires_at)",
+    ),
 ];
 
 /// The connection pool and what kind of database it is.

@@ -61,7 +61,7 @@ impl PolicyCache {
         self.seq.fetch_max(seq, Ordering::AcqRel);
     }
 
-    fn current(&self) -> i64 {
+    pub(crate) fn current(&self) -> i64 {
         self.seq.load(Ordering::Acquire)
     }
 }

@@ -22,6 +22,7 @@ mod model;
 mod names;
 mod policies;
 mod principals;
+mod sessions;
 mod tags;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use effective::Effective;
 pub use error::{ErrorCode, StoreError};
 pub use model::{AccessKey, Group, ManagedPolicy, PolicyVersion, PrincipalKind, Role, Tag, User};
 pub use policies::{PROVIDER, PolicyEntities, Scope, Usage};
+pub use sessions::{NewSession, Session};
 pub use tags::TagOn;
 
 /// Who makes a change: the account it is made in and the caller's ARN (for the journal).
@@ -82,6 +84,10 @@ pub struct Store {
     options: Arc<StoreOptions>,
     /// Accounts known to exist (they are never deleted).
     known_accounts: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Access keys found for authentication.
+    keys: Arc<access_keys::KeyCache>,
+    /// Compiled session policies of STS sessions.
+    sessions: Arc<sessions::SessionCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -114,6 +120,8 @@ impl Store {
             clock,
             options: Arc::new(options),
             known_accounts: Arc::default(),
+            keys: Arc::default(),
+            sessions: Arc::default(),
         })
     }
 

@@ -764,7 +764,7 @@ impl Store {
         let mut w = self.db.begin().await?;
         let row = require(&mut *w.tx, account, PrincipalKind::Role, name).await?;
         Store::unmodifiable(&row)?;
-        self.delete_role_rows(&mut w, actor, row, "DeleteRole")
+        self.delete_role_rows(&mut w, actor, row, "DeleteRole", None)
             .await?;
         w.commit().await
     }
@@ -775,6 +775,7 @@ impl Store {
         actor: &Actor,
         row: PrincipalRow,
         operation: &str,
+        after: Option<serde_json::Value>,
     ) -> Result<(), StoreError> {
         let account = actor.account.as_str();
         let lower = row.name.to_lowercase();
@@ -793,7 +794,7 @@ impl Store {
         let before = row.role(Vec::new());
         self.delete_principal_rows(w, account, PrincipalKind::Role, &lower)
             .await?;
-        self.journal_principal(w, actor, operation, &before.arn, Some(json!(before)), None)
+        self.journal_principal(w, actor, operation, &before.arn, Some(json!(before)), after)
             .await?;
         Ok(())
     }
@@ -979,10 +980,29 @@ impl Store {
             row.name,
             ids::unique_id("TASK")
         );
-        self.delete_role_rows(&mut w, actor, row, "DeleteServiceLinkedRole")
+        let after = json!({ "DeletionTaskId": task });
+        self.delete_role_rows(&mut w, actor, row, "DeleteServiceLinkedRole", Some(after))
             .await?;
         w.commit().await?;
         Ok(task)
+    }
+
+    /// GetServiceLinkedRoleDeletionStatus: deletions happen at once, so a task this account
+    /// was given has succeeded; any other is `NoSuchEntity`.
+    pub async fn service_linked_role_deletion_succeeded(
+        &self,
+        account: &str,
+        task: &str,
+    ) -> Result<bool, StoreError> {
+        let after = json!({ "DeletionTaskId": task }).to_string();
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM journal WHERE account = $1 AND operation = 'DeleteServiceLinkedRole' AND after = $2",
+        )
+        .bind(account)
+        .bind(after)
+        .fetch_optional(&self.db.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     // ---- permissions boundaries ----
