@@ -19,9 +19,35 @@ pub struct ServeArgs {
     /// A database other than the data directory's SQLite file (`postgres://...`).
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// How log events are written to standard error: `text` or `json` (one object per
+    /// line). Which are written is set by `GATEHOUSE_LOG` (`info` by default; `warn` leaves
+    /// out one event per request).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Structured logs (tracing) on standard error.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A subscriber may already be set (never, from the command line); logs then go there.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 pub fn run(args: &ServeArgs) -> Status {
+    init_logs(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,6 +72,13 @@ pub fn run(args: &ServeArgs) -> Status {
             }
         };
         let creds = args.data_dir.join(ROOT_CREDENTIALS);
+        tracing::info!(
+            listen = %running.addr,
+            account = %running.root.account_id,
+            data_dir = %args.data_dir.display(),
+            database = if args.database.is_some() { "postgres" } else { "sqlite" },
+            "serving"
+        );
         if running.first_start {
             eprintln!(
                 "created account {} and its root credentials in {}",
@@ -61,6 +94,7 @@ pub fn run(args: &ServeArgs) -> Status {
         );
         match running.task.await {
             Ok(Ok(())) => {
+                tracing::info!("stopped");
                 eprintln!("gatehouse: stopped");
                 Status::Ok
             }

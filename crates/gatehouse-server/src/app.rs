@@ -34,6 +34,18 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub struct AppState {
     /// The store.
     pub store: Store,
+    /// The server's metrics.
+    pub metrics: crate::metrics::Metrics,
+}
+
+impl AppState {
+    /// The state of a server on a store, with fresh metrics.
+    pub fn new(store: Store) -> Result<AppState, prometheus::Error> {
+        Ok(AppState {
+            store,
+            metrics: crate::metrics::Metrics::new()?,
+        })
+    }
 }
 
 /// The application's routes.
@@ -41,6 +53,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", post(query))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route(
+            "/v1/authorize/batch",
+            post(crate::authz::authorize_batch)
+                .layer(DefaultBodyLimit::max(crate::authz::MAX_BATCH_BODY)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(state))
 }
@@ -134,12 +152,26 @@ pub(crate) struct Caller {
     pub(crate) session: Option<Arc<Session>>,
 }
 
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let body = state.metrics.render(&state.store);
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    r
+}
+
+// The server reads the clock to measure latency (the clippy rule keeps clocks out of the
+// engine).
+#[allow(clippy::disallowed_methods)]
 async fn query(
     State(state): State<Arc<AppState>>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
+    let started = std::time::Instant::now();
     let request_id = request_id();
     let params = Params::parse(&body, uri.query());
     let service = match params.as_ref().ok().and_then(|p| p.get("Version")) {
@@ -147,13 +179,41 @@ async fn query(
         _ => Service::Iam,
     };
     let result = handle(&state, &uri, &headers, &body, params, service).await;
+    let (operation, caller) = match &result {
+        Ok((action, _, caller)) | Err((Some(action), caller, _)) => (
+            if crate::ops::is_served(service, action) {
+                action.as_str()
+            } else {
+                crate::metrics::UNKNOWN_OPERATION
+            },
+            caller.as_deref(),
+        ),
+        Err((None, caller, _)) => (crate::metrics::UNKNOWN_OPERATION, caller.as_deref()),
+    };
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err((_, _, f)) => f.code.as_str(),
+    };
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .request("query", operation, outcome, elapsed.as_secs_f64());
+    tracing::info!(
+        target: "gatehouse::request",
+        request_id = %request_id,
+        api = "query",
+        operation,
+        outcome,
+        caller = caller.unwrap_or("-"),
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+    );
     match result {
-        Ok((action, element)) => Answer {
+        Ok((action, element, _)) => Answer {
             status: StatusCode::OK,
             body: xml::response(&action, service.namespace(), element, &request_id),
             request_id,
         },
-        Err(f) => Answer {
+        Err((_, _, f)) => Answer {
             status: StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_REQUEST),
             body: xml::error(
                 service.namespace(),
@@ -193,7 +253,10 @@ pub(crate) async fn authenticate(
             .ok_or(AuthError::UnknownKey)?;
         // The token must be the session's own (compared in constant time).
         let given = token.unwrap_or("").as_bytes();
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(given, session.token.as_bytes())) {
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            given,
+            session.token.as_bytes(),
+        )) {
             return Err(AuthError::UnknownKey.into());
         }
         if session.expires_at <= now.as_millisecond() {
@@ -312,9 +375,11 @@ pub(crate) async fn authorize(
     if let Some(s) = &caller.session
         && !s.tags.is_empty()
     {
-        request = request.with_principal_tags(s.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
+        request =
+            request.with_principal_tags(s.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
     }
     let decision = decide(&layers, &request);
+    state.metrics.decisions(decision.kind, 1);
     if decision.kind == DecisionKind::Allow {
         return Ok(());
     }
@@ -332,6 +397,11 @@ pub(crate) async fn authorize(
     ))
 }
 
+/// What a request came to: the operation's name and answer, or what is known of the
+/// operation and the error; with the caller's ARN once authenticated (for the log).
+type Handled =
+    Result<(String, Option<Element>, Option<String>), (Option<String>, Option<String>, Failure)>;
+
 async fn handle(
     state: &AppState,
     uri: &Uri,
@@ -339,25 +409,35 @@ async fn handle(
     body: &[u8],
     params: Result<Params, crate::query::QueryError>,
     service: Service,
-) -> Result<(String, Option<Element>), Failure> {
-    let caller = authenticate(state, uri, headers, body).await?;
-    let params = params.map_err(|e| Failure::new(400, e.code(), e.message()))?;
+) -> Handled {
     let action = params
+        .as_ref()
+        .ok()
+        .and_then(|p| p.action().ok())
+        .map(str::to_string);
+    let caller = match authenticate(state, uri, headers, body).await {
+        Ok(c) => c,
+        Err(f) => return Err((action, None, f)),
+    };
+    let arn = Some(caller.arn.clone());
+    let fail = |f: Failure| (action.clone(), arn.clone(), f);
+    let params = params.map_err(|e| fail(Failure::new(400, e.code(), e.message())))?;
+    let name = params
         .action()
-        .map_err(|e| Failure::new(400, e.code(), e.message()))?
+        .map_err(|e| fail(Failure::new(400, e.code(), e.message())))?
         .to_string();
     let call = crate::ops::Call {
         state,
         caller: &caller,
         params: &params,
-        action: &action,
+        action: &name,
         actor: Actor {
             account: caller.account.clone(),
             arn: caller.arn.clone(),
         },
     };
-    let out = crate::ops::dispatch(&call, service).await?;
-    Ok((action, out))
+    let out = crate::ops::dispatch(&call, service).await.map_err(fail)?;
+    Ok((name, out, arn))
 }
 
 impl From<crate::page::PageError> for Failure {

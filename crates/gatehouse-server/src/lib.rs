@@ -5,6 +5,7 @@
 
 pub mod app;
 mod ops;
+pub mod metrics;
 pub mod page;
 pub mod query;
 pub mod serve;

@@ -95,7 +95,8 @@ pub async fn start(
         .await
         .map_err(|e| config(format!("cannot listen on {}: {e}", options.listen)))?;
     let addr = listener.local_addr().map_err(config)?;
-    let app = router(AppState { store });
+    let state = AppState::new(store).map_err(config)?;
+    let app = router(state);
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)

@@ -629,3 +629,44 @@ async fn roles_update_and_service_linked_roles_delete_with_a_task() {
     let e = root.get_role().role_name(&name).send().await.unwrap_err();
     assert_eq!(code(&e), "NoSuchEntity");
 }
+
+/// A plain HTTP GET (the answer's body).
+async fn http_get(url: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = url.trim_start_matches("http://");
+    let mut c = tokio::net::TcpStream::connect(host).await.unwrap();
+    c.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).await.unwrap();
+    out.split_once("\r\n\r\n").unwrap().1.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_outcomes_decisions_and_cache_use() {
+    let s = server().await;
+    let root = iam(&s.url, &s.root.access_key_id, &s.root.secret_access_key);
+    let (key, secret, _) = user_with_key(&root, "dev").await;
+    let dev = iam(&s.url, &key, &secret);
+    dev.list_roles().send().await.unwrap_err();
+    dev.list_roles().send().await.unwrap_err();
+    root.create_login_profile()
+        .user_name("dev")
+        .password("x-Password-1")
+        .send()
+        .await
+        .unwrap_err();
+    let text = http_get(&s.url, "/metrics").await;
+    for line in [
+        r#"gatehouse_requests_total{api="query",operation="CreateUser",outcome="ok"} 1"#,
+        r#"gatehouse_requests_total{api="query",operation="ListRoles",outcome="AccessDenied"} 2"#,
+        r#"gatehouse_requests_total{api="query",operation="unknown",outcome="InvalidAction"} 1"#,
+        r#"gatehouse_decisions_total{result="ImplicitDeny"} 2"#,
+        r#"gatehouse_request_duration_seconds_count{api="query",operation="ListRoles"} 2"#,
+        "gatehouse_effective_policy_cache_hits 1",
+        "gatehouse_effective_policy_cache_misses 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
+}

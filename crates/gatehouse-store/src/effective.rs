@@ -8,7 +8,7 @@
 //! [`Store::refresh`], which `watch` runs in the background. A cache hit runs no SQL.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +45,9 @@ pub(crate) struct PolicyCache {
     seq: AtomicI64,
     compiled: Mutex<HashMap<(String, String), Arc<CompiledPolicy>>>,
     principals: Mutex<HashMap<PrincipalKey, Arc<Effective>>>,
+    /// Lookups answered from the cache, and lookups that read the store (for metrics).
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl std::fmt::Debug for PolicyCache {
@@ -81,6 +84,15 @@ fn compile(
 }
 
 impl Store {
+    /// How many effective-policy lookups the cache answered, and how many read the store,
+    /// since the store was opened.
+    pub fn cache_stats(&self) -> (u64, u64) {
+        (
+            self.db.cache.hits.load(Ordering::Relaxed),
+            self.db.cache.misses.load(Ordering::Relaxed),
+        )
+    }
+
     /// The effective policies of a user or role, from the cache when it is fresh.
     pub async fn effective_policies(
         &self,
@@ -94,8 +106,10 @@ impl Store {
             && let Some(e) = map.get(&key)
             && e.seq >= current
         {
+            self.db.cache.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(e.clone());
         }
+        self.db.cache.misses.fetch_add(1, Ordering::Relaxed);
         // A version read as the default can be deleted before its document is read (a
         // SetDefault and a DeletePolicyVersion in between): read again.
         let mut built = None;

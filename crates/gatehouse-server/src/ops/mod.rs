@@ -140,6 +140,93 @@ impl<'a> Call<'a> {
     }
 }
 
+/// The STS operations served.
+const STS_OPERATIONS: &[&str] = &["GetCallerIdentity", "AssumeRole"];
+
+/// The IAM operations served (as [`dispatch`] routes them).
+const IAM_OPERATIONS: &[&str] = &[
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "DeleteUser",
+    "CreateGroup",
+    "GetGroup",
+    "ListGroups",
+    "DeleteGroup",
+    "AddUserToGroup",
+    "RemoveUserFromGroup",
+    "ListGroupsForUser",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "CreateRole",
+    "GetRole",
+    "ListRoles",
+    "DeleteRole",
+    "UpdateRole",
+    "UpdateRoleDescription",
+    "UpdateAssumeRolePolicy",
+    "CreateServiceLinkedRole",
+    "DeleteServiceLinkedRole",
+    "GetServiceLinkedRoleDeletionStatus",
+    "PutUserPermissionsBoundary",
+    "PutRolePermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "CreatePolicy",
+    "GetPolicy",
+    "ListPolicies",
+    "DeletePolicy",
+    "CreatePolicyVersion",
+    "GetPolicyVersion",
+    "ListPolicyVersions",
+    "DeletePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "AttachUserPolicy",
+    "AttachGroupPolicy",
+    "AttachRolePolicy",
+    "DetachUserPolicy",
+    "DetachGroupPolicy",
+    "DetachRolePolicy",
+    "ListAttachedUserPolicies",
+    "ListAttachedGroupPolicies",
+    "ListAttachedRolePolicies",
+    "ListEntitiesForPolicy",
+    "PutUserPolicy",
+    "PutGroupPolicy",
+    "PutRolePolicy",
+    "GetUserPolicy",
+    "GetGroupPolicy",
+    "GetRolePolicy",
+    "DeleteUserPolicy",
+    "DeleteGroupPolicy",
+    "DeleteRolePolicy",
+    "ListUserPolicies",
+    "ListGroupPolicies",
+    "ListRolePolicies",
+    "TagUser",
+    "TagRole",
+    "TagPolicy",
+    "UntagUser",
+    "UntagRole",
+    "UntagPolicy",
+    "ListUserTags",
+    "ListRoleTags",
+    "ListPolicyTags",
+    "GetAccountAuthorizationDetails",
+    "SimulatePrincipalPolicy",
+    "SimulateCustomPolicy",
+];
+
+/// Whether an operation is served (metrics label unknown ones alike).
+pub(crate) fn is_served(service: Service, action: &str) -> bool {
+    match service {
+        Service::Sts => STS_OPERATIONS.contains(&action),
+        Service::Iam => IAM_OPERATIONS.contains(&action),
+    }
+}
+
 /// Routes a call to its operation.
 pub(crate) async fn dispatch(call: &Call<'_>, service: Service) -> Reply {
     use identities as id;
@@ -147,7 +234,7 @@ pub(crate) async fn dispatch(call: &Call<'_>, service: Service) -> Reply {
     match (service, call.action) {
         (Service::Sts, "GetCallerIdentity") => sts::get_caller_identity(call),
         (Service::Sts, "AssumeRole") => sts::assume_role(call).await,
-        (Service::Iam, action) => match action {
+        (Service::Iam, action) if is_served(Service::Iam, action) => match action {
             "CreateUser" => id::create_user(call).await,
             "GetUser" => id::get_user(call).await,
             "ListUsers" => id::list_users(call).await,
@@ -209,7 +296,7 @@ pub(crate) async fn dispatch(call: &Call<'_>, service: Service) -> Reply {
             "SimulateCustomPolicy" => simulate::simulate_custom_policy(call).await,
             _ => Err(invalid_action(call)),
         },
-        (Service::Sts, _) => Err(invalid_action(call)),
+        _ => Err(invalid_action(call)),
     }
 }
 
