@@ -54,11 +54,6 @@ pub fn router(state: AppState) -> Router {
         .route("/", post(query))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .route(
-            "/v1/authorize/batch",
-            post(crate::authz::authorize_batch)
-                .layer(DefaultBodyLimit::max(crate::authz::MAX_BATCH_BODY)),
-        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(state))
 }
