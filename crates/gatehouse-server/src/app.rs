@@ -164,10 +164,38 @@ async fn query(
     State(state): State<Arc<AppState>>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Answer {
     let started = std::time::Instant::now();
     let request_id = request_id();
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            // A body over the limit (or one that cannot be read) is answered in the protocol's
+            // own error form, counted and logged like any other failure.
+            let status = rejection.status();
+            let (code, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                (
+                    "RequestEntityTooLarge",
+                    format!("The request body is larger than the limit of {MAX_BODY} bytes."),
+                )
+            } else {
+                ("MalformedQueryString", rejection.body_text())
+            };
+            state.metrics.request(
+                "query",
+                crate::metrics::UNKNOWN_OPERATION,
+                code,
+                started.elapsed().as_secs_f64(),
+            );
+            tracing::info!(target: "gatehouse::request", request_id = %request_id, api = "query", outcome = code);
+            return Answer {
+                status,
+                body: xml::error(IAM_NAMESPACE, status.as_u16(), code, &message, &request_id),
+                request_id,
+            };
+        }
+    };
     let params = Params::parse(&body, uri.query());
     let service = match params.as_ref().ok().and_then(|p| p.get("Version")) {
         Some("2011-06-15") => Service::Sts,
