@@ -268,10 +268,23 @@ impl Store {
     /// GetPolicy, with the asking account's attachment counts.
     pub async fn get_policy(&self, account: &str, arn: &str) -> Result<ManagedPolicy, StoreError> {
         check_arn(arn, ErrorCode::InvalidInput)?;
-        let row = find(&self.db.pool, account, arn)
+        // One statement for the policy and the account's counts (GetPolicy is the hot read).
+        let sql = format!(
+            "SELECT {POLICY_COLUMNS},
+               (SELECT COUNT(*) FROM attachments a WHERE a.policy_arn = p.arn AND a.account = $2),
+               (SELECT COUNT(*) FROM principals b WHERE b.boundary_arn = p.arn AND b.account = $2)
+             FROM policies p WHERE p.arn = $1 AND (p.account = $2 OR p.account = $3)"
+        );
+        let r = sqlx::query(&sql)
+            .bind(arn)
+            .bind(account)
+            .bind(PROVIDER)
+            .fetch_optional(&self.db.pool)
             .await?
             .ok_or_else(|| not_found(arn))?;
-        let (attached, bounds) = self.counts(&self.db.pool, account, arn).await?;
+        let row = PolicyRow::from_row(&r)?;
+        let attached: i64 = r.try_get(10)?;
+        let bounds: i64 = r.try_get(11)?;
         let t = if row.provider() {
             Vec::new()
         } else {
