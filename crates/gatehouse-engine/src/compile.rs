@@ -6,9 +6,8 @@
 //! that cannot apply to a request's action is never looked at.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
-
-use smallvec::SmallVec;
 
 use gatehouse_policy::{
     ActionClause, Effect, OperatorName, Policy, Principal, PrincipalClause, PrincipalKind,
@@ -21,76 +20,145 @@ use crate::request::{PrincipalType, Request};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-/// One action pattern, lower-cased.
-#[derive(Clone, Debug, PartialEq)]
+/// One action pattern: a range of its element's texts (as written and lower-cased, at the
+/// same offsets).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct ActionPattern {
-    /// As written (for explanations).
-    pub(crate) text: Box<str>,
-    /// Lower-cased; also the action index's key for an exact action.
-    pub(crate) lower: Arc<str>,
+    start: u32,
+    end: u32,
     matcher: ActionMatch,
 }
 
 /// How an action pattern matches. Action patterns have no variables, and almost all are an
-/// exact action or a prefix (`s3:Get*`): those compile without allocating a matcher (AWS's
+/// exact action or a prefix (`s3:Get*`): those need nothing besides their text (AWS's
 /// ReadOnlyAccess alone has about 2,900 of them).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum ActionMatch {
     Exact,
-    /// The first `n` bytes of `lower`, then anything.
-    Prefix(usize),
+    /// The pattern's text up to its last byte (a `*`), then anything.
+    Prefix,
     Any,
-    Glob(Box<Pattern>),
-}
-
-impl ActionPattern {
-    fn compile(text: &str) -> ActionPattern {
-        let lower: Arc<str> = Arc::from(text.to_ascii_lowercase());
-        let matcher = match lower.find(['*', '?']) {
-            None => ActionMatch::Exact,
-            Some(0) if &*lower == "*" => ActionMatch::Any,
-            Some(i) if i + 1 == lower.len() && lower.ends_with('*') => ActionMatch::Prefix(i),
-            Some(_) => ActionMatch::Glob(Box::new(Pattern::compile(&lower, false, Wildcards::Yes))),
-        };
-        ActionPattern {
-            text: text.into(),
-            lower,
-            matcher,
-        }
-    }
-
-    /// Whether the (lower-cased) action matches.
-    fn matches(&self, action_lower: &str) -> bool {
-        match &self.matcher {
-            ActionMatch::Exact => *self.lower == *action_lower,
-            ActionMatch::Prefix(n) => self
-                .lower
-                .get(..*n)
-                .is_some_and(|prefix| action_lower.starts_with(prefix)),
-            ActionMatch::Any => true,
-            ActionMatch::Glob(p) => {
-                p.matches(action_lower, &crate::request::Context::new()) == Some(true)
-            }
-        }
-    }
+    /// Any other pattern: the element's glob at this position.
+    Glob(u32),
 }
 
 /// `Action` or `NotAction`.
+///
+/// The patterns' texts are kept one after another in one string, and lower-cased in another:
+/// compiling an element allocates a few buffers, not a few per pattern.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Actions {
     pub(crate) negated: bool,
-    pub(crate) patterns: Vec<ActionPattern>,
+    /// The patterns as written, one after another.
+    text: Box<str>,
+    /// The same, ASCII lower-cased (so at the same byte offsets).
+    lower: Box<str>,
+    patterns: Box<[ActionPattern]>,
+    globs: Box<[Pattern]>,
+}
+
+/// A range of a buffer's bytes, as `u32` offsets (policy documents are far smaller than 4 GiB).
+fn range_of(start: usize, end: usize) -> (u32, u32) {
+    (
+        u32::try_from(start).unwrap_or(u32::MAX),
+        u32::try_from(end).unwrap_or(u32::MAX),
+    )
+}
+
+fn slice(buf: &str, start: u32, end: u32) -> &str {
+    buf.get(start as usize..end as usize).unwrap_or("")
 }
 
 impl Actions {
-    fn compile(clause: &ActionClause<'_>) -> Actions {
-        Actions {
+    /// Compiles an `Action` or `NotAction` element, and works out where its statement goes in
+    /// a policy set's index, in one pass over the patterns.
+    fn compile(clause: &ActionClause<'_>) -> (Actions, StatementIndex) {
+        let values = clause.values.as_slice();
+        let mut text = String::with_capacity(values.iter().map(|v| v.node.len()).sum());
+        for v in values {
+            text.push_str(&v.node);
+        }
+        let lower = text.to_ascii_lowercase();
+        let mut patterns = Vec::with_capacity(values.len());
+        let mut globs = Vec::new();
+        let mut index = (!clause.negated).then(|| IndexBuilder::new(values.len()));
+        let mut start = 0usize;
+        for v in values {
+            let end = start + v.node.len();
+            let p = lower.get(start..end).unwrap_or("");
+            // The first wildcard, and the first colon before it.
+            let (mut wild, mut colon) = (None, None);
+            for (i, &b) in p.as_bytes().iter().enumerate() {
+                match b {
+                    b'*' | b'?' => {
+                        wild = Some(i);
+                        break;
+                    }
+                    b':' if colon.is_none() => colon = Some(i),
+                    _ => {}
+                }
+            }
+            let matcher = match wild {
+                None => ActionMatch::Exact,
+                Some(0) if p == "*" => ActionMatch::Any,
+                Some(i) if i + 1 == p.len() && p.ends_with('*') => ActionMatch::Prefix,
+                Some(_) => {
+                    globs.push(Pattern::compile(p, false, Wildcards::Yes));
+                    ActionMatch::Glob(u32::try_from(globs.len() - 1).unwrap_or(u32::MAX))
+                }
+            };
+            let (s, e) = range_of(start, end);
+            if let Some(builder) = &mut index {
+                match colon {
+                    // `*`, a wildcard in the service prefix (`s3*:Get`), or a malformed action:
+                    // check the statement on every request.
+                    None => index = None,
+                    Some(colon) => builder.add(
+                        &lower,
+                        (s, s + u32::try_from(colon).unwrap_or(u32::MAX)),
+                        wild.is_some(),
+                    ),
+                }
+            }
+            patterns.push(ActionPattern {
+                start: s,
+                end: e,
+                matcher,
+            });
+            start = end;
+        }
+        let index = match index {
+            Some(builder) => builder.finish(&patterns),
+            None => StatementIndex::Always,
+        };
+        let actions = Actions {
             negated: clause.negated,
-            patterns: clause
-                .values
-                .iter()
-                .map(|v| ActionPattern::compile(&v.node))
-                .collect(),
+            text: text.into_boxed_str(),
+            lower: lower.into_boxed_str(),
+            patterns: patterns.into_boxed_slice(),
+            globs: globs.into_boxed_slice(),
+        };
+        (actions, index)
+    }
+
+    /// The patterns as written.
+    pub(crate) fn texts(&self) -> impl Iterator<Item = &str> {
+        self.patterns
+            .iter()
+            .map(|p| slice(&self.text, p.start, p.end))
+    }
+
+    /// Whether the pattern matches the (lower-cased) action.
+    fn pattern_matches(&self, p: &ActionPattern, action_lower: &str) -> bool {
+        match &p.matcher {
+            ActionMatch::Exact => slice(&self.lower, p.start, p.end) == action_lower,
+            ActionMatch::Prefix => {
+                action_lower.starts_with(slice(&self.lower, p.start, p.end.saturating_sub(1)))
+            }
+            ActionMatch::Any => true,
+            ActionMatch::Glob(g) => self.globs.get(*g as usize).is_some_and(|g| {
+                g.matches(action_lower, &crate::request::Context::new()) == Some(true)
+            }),
         }
     }
 
@@ -99,13 +167,16 @@ impl Actions {
         positions.iter().any(|&i| {
             self.patterns
                 .get(i as usize)
-                .is_some_and(|p| p.matches(action_lower))
+                .is_some_and(|p| self.pattern_matches(p, action_lower))
         })
     }
 
     /// Whether the element lets the (lower-cased) action through.
     pub(crate) fn matches(&self, action_lower: &str) -> bool {
-        let any = self.patterns.iter().any(|p| p.matches(action_lower));
+        let any = self
+            .patterns
+            .iter()
+            .any(|p| self.pattern_matches(p, action_lower));
         any != self.negated
     }
 }
@@ -336,80 +407,109 @@ impl Principals {
 }
 
 /// Where a statement goes in a policy set's action index, worked out once when the policy
-/// is compiled (a policy set is built often: for each principal whose policies change).
+/// is compiled (a policy set is built often: for each principal whose policies change). Keys
+/// are ranges of the statement's lower-cased action text.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum StatementIndex {
     /// No `Action` element: the statement applies to nothing.
     Nothing,
     /// `NotAction`, or a wildcard in a service prefix: check it on every request.
     Always,
-    /// The services the statement's actions name.
-    Services(Box<[ServiceActions]>),
+    /// The actions, by service.
+    Services {
+        /// The exact actions (`s3:getobject`) of the services none of whose patterns in the
+        /// statement has a wildcard, as written (an action named twice is listed twice).
+        exact: Box<[(u32, u32)]>,
+        /// The services with a wildcard pattern (`s3:get*`).
+        wild: Box<[WildService]>,
+        /// The positions of the wildcard services' patterns, service after service: only those
+        /// can match an action of the service.
+        positions: Box<[u32]>,
+    },
 }
 
-/// A statement's actions of one service.
+/// A service one of whose patterns in a statement has a wildcard.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ServiceActions {
-    service: Arc<str>,
-    /// When a pattern for this service has a wildcard: the positions of all the statement's
-    /// patterns for this service (only those can match its actions).
-    wild: Option<Arc<[u32]>>,
-    /// Otherwise: the exact actions, lower-cased (`s3:getobject`). Shared with every policy
-    /// set the statement is indexed in, so building a set allocates no keys.
-    exact: Box<[Arc<str>]>,
+pub(crate) struct WildService {
+    /// The service prefix (a range of the lower-cased text).
+    service: (u32, u32),
+    /// Its patterns' positions (a range of `positions`).
+    positions: (u32, u32),
 }
 
-impl StatementIndex {
-    fn of(actions: Option<&Actions>) -> StatementIndex {
-        let Some(actions) = actions else {
-            return StatementIndex::Nothing;
-        };
-        if actions.negated {
-            return StatementIndex::Always;
+/// A statement's index entry being worked out, pattern after pattern.
+struct IndexBuilder<'a> {
+    /// The services, in first-seen order: (service, has a wildcard, number of patterns).
+    groups: Vec<((u32, u32), bool, u32)>,
+    /// Each pattern's service (a position in `groups`).
+    group_of: Vec<u32>,
+    seen: Map<&'a str, usize>,
+}
+
+impl<'a> IndexBuilder<'a> {
+    fn new(patterns: usize) -> IndexBuilder<'a> {
+        IndexBuilder {
+            groups: Vec::new(),
+            group_of: Vec::with_capacity(patterns),
+            seen: Map::default(),
         }
-        // (service, has a wildcard, pattern positions, exact actions), in first-seen order.
-        type Group<'a> = (&'a str, bool, Vec<u32>, Vec<Arc<str>>);
-        let mut services: Vec<Group<'_>> = Vec::new();
-        let mut seen: Map<&str, usize> = Map::default();
-        for (i, p) in actions.patterns.iter().enumerate() {
-            let Some((svc, name)) = p
-                .lower
-                .split_once(':')
-                .filter(|(svc, _)| !svc.contains(['*', '?']))
-            else {
-                // `*`, `s3*:Get`, or a malformed action.
-                return StatementIndex::Always;
-            };
-            // Patterns come grouped by service, so the last service is the usual hit.
-            let at = match services.last() {
-                Some(last) if last.0 == svc => services.len() - 1,
-                _ => *seen.entry(svc).or_insert_with(|| {
-                    services.push((svc, false, Vec::new(), Vec::new()));
-                    services.len() - 1
-                }),
-            };
-            if let Some(entry) = services.get_mut(at) {
-                entry.1 |= name.contains(['*', '?']);
-                entry.2.push(u32::try_from(i).unwrap_or(u32::MAX));
-                if !entry.3.contains(&p.lower) {
-                    entry.3.push(p.lower.clone());
-                }
+    }
+
+    /// Adds the next pattern: its service (a range of `lower`, free of wildcards), and whether
+    /// its name has a wildcard.
+    fn add(&mut self, lower: &'a str, service: (u32, u32), wild: bool) {
+        let svc = slice(lower, service.0, service.1);
+        // Patterns come grouped by service, so the last service is the usual hit.
+        let g = match self.groups.last() {
+            Some(last) if slice(lower, last.0.0, last.0.1) == svc => self.groups.len() - 1,
+            _ => {
+                let groups = &mut self.groups;
+                *self.seen.entry(svc).or_insert_with(|| {
+                    groups.push((service, false, 0));
+                    groups.len() - 1
+                })
+            }
+        };
+        if let Some(group) = self.groups.get_mut(g) {
+            group.1 |= wild;
+            group.2 += 1;
+        }
+        self.group_of.push(u32::try_from(g).unwrap_or(u32::MAX));
+    }
+
+    fn finish(self, patterns: &[ActionPattern]) -> StatementIndex {
+        // The wildcard services' pattern positions, grouped by service (a counting sort).
+        let mut wild = Vec::new();
+        let mut next = vec![u32::MAX; self.groups.len()];
+        let mut n = 0u32;
+        for ((service, is_wild, count), next) in self.groups.iter().zip(next.iter_mut()) {
+            if *is_wild {
+                *next = n;
+                wild.push(WildService {
+                    service: *service,
+                    positions: (n, n + count),
+                });
+                n += count;
             }
         }
-        StatementIndex::Services(
-            services
-                .into_iter()
-                .map(|(svc, wild, positions, actions)| ServiceActions {
-                    service: svc.into(),
-                    wild: wild.then(|| positions.into()),
-                    exact: if wild {
-                        Box::new([])
-                    } else {
-                        actions.into_boxed_slice()
-                    },
-                })
-                .collect(),
-        )
+        let mut positions = vec![0u32; n as usize];
+        let mut exact = Vec::with_capacity(patterns.len().saturating_sub(n as usize));
+        for (i, (p, &g)) in patterns.iter().zip(&self.group_of).enumerate() {
+            match next.get_mut(g as usize) {
+                Some(next) if *next != u32::MAX => {
+                    if let Some(slot) = positions.get_mut(*next as usize) {
+                        *slot = u32::try_from(i).unwrap_or(u32::MAX);
+                    }
+                    *next += 1;
+                }
+                _ => exact.push((p.start, p.end)),
+            }
+        }
+        StatementIndex::Services {
+            exact: exact.into_boxed_slice(),
+            wild: wild.into_boxed_slice(),
+            positions: positions.into_boxed_slice(),
+        }
     }
 }
 
@@ -431,6 +531,20 @@ pub(crate) struct CompiledStatement {
 }
 
 impl CompiledStatement {
+    /// Whether one of the patterns of a wildcard entry of the statement matches the
+    /// (lower-cased) action.
+    pub(crate) fn wild_matches(&self, w: &WildEntry, action_lower: &str) -> bool {
+        let StatementIndex::Services { positions, .. } = &self.index_entry else {
+            return false;
+        };
+        let positions = positions
+            .get(w.patterns.0 as usize..w.patterns.1 as usize)
+            .unwrap_or(&[]);
+        self.actions
+            .as_ref()
+            .is_some_and(|a| a.any_at(positions, action_lower))
+    }
+
     fn compile(index: usize, st: &Statement<'_>, version: Version) -> CompiledStatement {
         let variables = version == Version::V2012_10_17;
         let mut conditions = Vec::new();
@@ -445,12 +559,15 @@ impl CompiledStatement {
                 }
             }
         }
-        let actions = st.action.as_ref().map(Actions::compile);
+        let (actions, index_entry) = match st.action.as_ref().map(Actions::compile) {
+            Some((actions, index)) => (Some(actions), index),
+            None => (None, StatementIndex::Nothing),
+        };
         CompiledStatement {
             index,
             sid: st.sid.as_ref().map(|s| s.node.as_ref().into()),
             effect: st.effect.node,
-            index_entry: StatementIndex::of(actions.as_ref()),
+            index_entry,
             actions,
             resources: st
                 .resource
@@ -511,18 +628,19 @@ impl CompiledPolicy {
 }
 
 /// A statement of a policy set: (policy, statement) indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct StmtRef {
     pub(crate) policy: u32,
     pub(crate) statement: u32,
 }
 
 /// A statement with a wildcard action for one service, with the positions of its patterns for
-/// that service: only those can match an action of the service, so only those are tried.
-#[derive(Clone, Debug)]
+/// that service (a range of its index entry's `positions`): only those can match an action of
+/// the service, so only those are tried.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct WildEntry {
     pub(crate) stmt: StmtRef,
-    pub(crate) patterns: Arc<[u32]>,
+    pub(crate) patterns: (u32, u32),
 }
 
 /// The candidates for one action: statements known to match it, statements whose patterns for
@@ -533,15 +651,170 @@ pub(crate) struct Candidates<'s> {
     pub(crate) always: &'s [StmtRef],
 }
 
+/// A hasher for keys that are already hashes (the index's table is keyed by its keys' hashes).
+#[derive(Clone, Copy, Debug, Default)]
+struct HashIsKey(u64);
+
+impl Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed; this is the fallback the trait requires.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// One key of a [`KeyIndex`].
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// The key (a range of `keys`).
+    key: (u32, u32),
+    /// Its items (a range of `items`).
+    items: (u32, u32),
+    /// The next slot whose key has the same hash (`u32::MAX`: none).
+    next: u32,
+}
+
+/// Lists of items by string key, built in one go: the keys are copied into one buffer, the
+/// lists are ranges of one vector, and a table maps each key's hash to its slot. Building it
+/// allocates a handful of buffers however many keys there are, and dropping it frees as many.
+#[derive(Clone, Debug, Default)]
+struct KeyIndex<T> {
+    hasher: foldhash::fast::RandomState,
+    table: HashMap<u64, u32, BuildHasherDefault<HashIsKey>>,
+    slots: Vec<Slot>,
+    keys: String,
+    items: Vec<T>,
+}
+
+/// A [`KeyIndex`] being built: the items as added, with their slots.
+struct KeyIndexBuilder<T> {
+    index: KeyIndex<T>,
+    added: Vec<(u32, T)>,
+    /// For each slot, the last item added to it (the position in `added`).
+    last: Vec<u32>,
+}
+
+impl<T: Copy + Default + PartialEq> KeyIndexBuilder<T> {
+    fn with_capacity(items: usize) -> KeyIndexBuilder<T> {
+        KeyIndexBuilder {
+            index: KeyIndex {
+                table: HashMap::with_capacity_and_hasher(items, Default::default()),
+                slots: Vec::with_capacity(items),
+                ..KeyIndex::default()
+            },
+            added: Vec::with_capacity(items),
+            last: Vec::with_capacity(items),
+        }
+    }
+
+    /// Adds an item under a key; the same item added twice in a row under one key counts once.
+    fn add(&mut self, key: &str, item: T) {
+        let index = &mut self.index;
+        let hash = index.hasher.hash_one(key);
+        let mut found = index.table.get(&hash).copied();
+        while let Some(s) = found {
+            match index.slots.get(s as usize) {
+                Some(slot) if slice(&index.keys, slot.key.0, slot.key.1) == key => break,
+                Some(slot) if slot.next != u32::MAX => found = Some(slot.next),
+                _ => found = None,
+            }
+        }
+        let s = match found {
+            Some(s) => s,
+            None => {
+                let s = u32::try_from(index.slots.len()).unwrap_or(u32::MAX);
+                let start = index.keys.len();
+                index.keys.push_str(key);
+                // A new key with the hash of another (as good as never): chain it.
+                let next = index.table.insert(hash, s).unwrap_or(u32::MAX);
+                index.slots.push(Slot {
+                    key: range_of(start, index.keys.len()),
+                    items: (0, 0),
+                    next,
+                });
+                self.last.push(u32::MAX);
+                s
+            }
+        };
+        let (Some(slot), Some(last)) = (
+            index.slots.get_mut(s as usize),
+            self.last.get_mut(s as usize),
+        ) else {
+            return;
+        };
+        if self
+            .added
+            .get(*last as usize)
+            .is_some_and(|&(_, prev)| prev == item)
+        {
+            return;
+        }
+        *last = u32::try_from(self.added.len()).unwrap_or(u32::MAX);
+        slot.items.1 += 1;
+        self.added.push((s, item));
+    }
+
+    /// Lays the items out key after key, each key's in the order added.
+    fn finish(self) -> KeyIndex<T> {
+        let mut index = self.index;
+        let mut n = 0u32;
+        for slot in &mut index.slots {
+            let count = slot.items.1;
+            // `items.1` is the next place to fill until every item is placed.
+            slot.items = (n, n);
+            n += count;
+        }
+        index.items = vec![T::default(); n as usize];
+        for (s, item) in self.added {
+            if let Some(slot) = index.slots.get_mut(s as usize) {
+                if let Some(place) = index.items.get_mut(slot.items.1 as usize) {
+                    *place = item;
+                }
+                slot.items.1 += 1;
+            }
+        }
+        index
+    }
+}
+
+impl<T> KeyIndex<T> {
+    /// The items under a key.
+    fn get(&self, key: &str) -> &[T] {
+        let mut found = self.table.get(&self.hasher.hash_one(key)).copied();
+        while let Some(s) = found {
+            let Some(slot) = self.slots.get(s as usize) else {
+                break;
+            };
+            if slice(&self.keys, slot.key.0, slot.key.1) == key {
+                return self
+                    .items
+                    .get(slot.items.0 as usize..slot.items.1 as usize)
+                    .unwrap_or(&[]);
+            }
+            found = (slot.next != u32::MAX).then_some(slot.next);
+        }
+        &[]
+    }
+}
+
 /// The policies of one layer (or one level of an organization), with their statements
 /// indexed by action.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     policies: Vec<Arc<CompiledPolicy>>,
     /// Statements that name an action exactly, by the lower-cased action.
-    exact: Map<Arc<str>, SmallVec<[StmtRef; 2]>>,
+    exact: KeyIndex<StmtRef>,
     /// Statements with a wildcard in an action name, by service.
-    wild: Map<Arc<str>, Vec<WildEntry>>,
+    wild: KeyIndex<WildEntry>,
     /// `NotAction` statements and statements with a wildcard in the service prefix.
     always: Vec<StmtRef>,
     statements: usize,
@@ -553,53 +826,58 @@ impl PolicySet {
         let policies: Vec<Arc<CompiledPolicy>> = policies.into_iter().collect();
         let (mut exact, mut wild) = (0, 0);
         for st in policies.iter().flat_map(|p| p.statements.iter()) {
-            if let StatementIndex::Services(list) = &st.index_entry {
-                for sa in list.iter() {
-                    exact += sa.exact.len();
-                    wild += usize::from(sa.wild.is_some());
-                }
+            if let StatementIndex::Services {
+                exact: e, wild: w, ..
+            } = &st.index_entry
+            {
+                exact += e.len();
+                wild += w.len();
             }
         }
-        let mut set = PolicySet {
-            policies,
-            exact: Map::with_capacity_and_hasher(exact, Default::default()),
-            wild: Map::with_capacity_and_hasher(wild, Default::default()),
-            ..PolicySet::default()
-        };
-        for (pi, policy) in set.policies.iter().enumerate() {
+        let mut exact = KeyIndexBuilder::with_capacity(exact);
+        let mut wild = KeyIndexBuilder::with_capacity(wild);
+        let mut always = Vec::new();
+        let mut statements = 0;
+        for (pi, policy) in policies.iter().enumerate() {
             for (si, st) in policy.statements.iter().enumerate() {
-                set.statements += 1;
+                statements += 1;
                 let r = StmtRef {
                     policy: u32::try_from(pi).unwrap_or(u32::MAX),
                     statement: u32::try_from(si).unwrap_or(u32::MAX),
                 };
-                match &st.index_entry {
-                    StatementIndex::Nothing => {}
-                    StatementIndex::Always => set.always.push(r),
-                    StatementIndex::Services(list) => {
-                        for sa in list.iter() {
-                            if let Some(positions) = &sa.wild {
-                                set.wild
-                                    .entry(sa.service.clone())
-                                    .or_default()
-                                    .push(WildEntry {
-                                        stmt: r,
-                                        patterns: positions.clone(),
-                                    });
-                                continue;
-                            }
-                            for key in sa.exact.iter() {
-                                let list = set.exact.entry(key.clone()).or_default();
-                                if list.last() != Some(&r) {
-                                    list.push(r);
-                                }
-                            }
-                        }
+                let (
+                    StatementIndex::Services {
+                        exact: e, wild: w, ..
+                    },
+                    Some(actions),
+                ) = (&st.index_entry, &st.actions)
+                else {
+                    if matches!(st.index_entry, StatementIndex::Always) {
+                        always.push(r);
                     }
+                    continue;
+                };
+                for ws in w.iter() {
+                    wild.add(
+                        slice(&actions.lower, ws.service.0, ws.service.1),
+                        WildEntry {
+                            stmt: r,
+                            patterns: ws.positions,
+                        },
+                    );
+                }
+                for &(start, end) in e.iter() {
+                    exact.add(slice(&actions.lower, start, end), r);
                 }
             }
         }
-        set
+        PolicySet {
+            policies,
+            exact: exact.finish(),
+            wild: wild.finish(),
+            always,
+            statements,
+        }
     }
 
     /// The policies, in order.
@@ -643,8 +921,8 @@ impl PolicySet {
             };
         };
         Candidates {
-            exact: self.exact.get(action_lower).map_or(&[], |l| l.as_slice()),
-            wild: self.wild.get(svc).map_or(&[], Vec::as_slice),
+            exact: self.exact.get(action_lower),
+            wild: self.wild.get(svc),
             always: &self.always,
         }
     }

@@ -290,10 +290,7 @@ pub(crate) fn scan_indexed(set: &PolicySet, req: &Request) -> Hits {
     }
     for w in c.wild {
         if let Some((_, st)) = set.statement(w.stmt)
-            && st
-                .actions
-                .as_ref()
-                .is_some_and(|a| a.any_at(&w.patterns, req.action_lower()))
+            && st.wild_matches(w, req.action_lower())
             && visit(w.stmt, true, st)
         {
             return hits;

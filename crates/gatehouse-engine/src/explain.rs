@@ -233,14 +233,12 @@ fn report(
         (Err(Miss::Action), Some(actions)) => {
             let service = req.action_lower().split(':').next().unwrap_or("");
             actions
-                .patterns
-                .iter()
+                .texts()
                 .filter(|p| {
-                    p.text
-                        .split_once(':')
+                    p.split_once(':')
                         .is_some_and(|(s, _)| s.eq_ignore_ascii_case(service))
                 })
-                .map(|p| p.text.to_string())
+                .map(str::to_string)
                 .collect()
         }
         _ => Vec::new(),

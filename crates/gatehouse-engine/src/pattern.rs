@@ -270,41 +270,51 @@ fn tokenize(text: &str, variables: bool, wildcards: Wildcards) -> Vec<Tok> {
             toks.push(Tok::Lit(std::mem::take(lit).into_boxed_slice()));
         }
     };
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if variables
-            && rest.starts_with("${")
-            && let Some(end) = rest.find('}')
-            && let Some(tok) = read_variable(rest.get(2..end).unwrap_or(""))
-        {
-            match tok {
-                Tok::Lit(l) => lit.extend_from_slice(&l),
-                other => {
-                    flush(&mut lit, &mut toks);
-                    toks.push(other);
+    let special = |b: &u8| {
+        (wildcards == Wildcards::Yes && (*b == b'*' || *b == b'?')) || (variables && *b == b'$')
+    };
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    // Literal runs are copied whole; the special bytes are ASCII, so runs end on characters.
+    while let Some(rest) = bytes.get(at..).filter(|r| !r.is_empty()) {
+        let run = rest.iter().position(special).unwrap_or(rest.len());
+        lit.extend_from_slice(rest.get(..run).unwrap_or_default());
+        at += run;
+        match bytes.get(at) {
+            None => break,
+            Some(b'$') => {
+                let rest = text.get(at..).unwrap_or("");
+                if rest.starts_with("${")
+                    && let Some(end) = rest.find('}')
+                    && let Some(tok) = read_variable(rest.get(2..end).unwrap_or(""))
+                {
+                    match tok {
+                        Tok::Lit(l) => lit.extend_from_slice(&l),
+                        other => {
+                            flush(&mut lit, &mut toks);
+                            toks.push(other);
+                        }
+                    }
+                    at += end + 1;
+                } else {
+                    lit.push(b'$');
+                    at += 1;
                 }
             }
-            rest = rest.get(end + 1..).unwrap_or("");
-            continue;
-        }
-        match (c, wildcards) {
-            ('*', Wildcards::Yes) => {
+            Some(b'*') => {
                 flush(&mut lit, &mut toks);
                 // Consecutive stars are one star.
                 if toks.last() != Some(&Tok::Star) {
                     toks.push(Tok::Star);
                 }
+                at += 1;
             }
-            ('?', Wildcards::Yes) => {
+            Some(_) => {
                 flush(&mut lit, &mut toks);
                 toks.push(Tok::One);
-            }
-            _ => {
-                let mut buf = [0u8; 4];
-                lit.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                at += 1;
             }
         }
-        rest = rest.get(c.len_utf8()..).unwrap_or("");
     }
     flush(&mut lit, &mut toks);
     toks
@@ -420,6 +430,7 @@ impl ArnPattern {
     /// split into fields at the colons outside variables; the sixth field keeps its colons.
     pub(crate) fn compile(text: &str, variables: bool) -> ArnPattern {
         let toks = tokenize(text, variables, Wildcards::Yes);
+        let whole = Pattern::from_toks(toks.clone());
         let mut fields: Vec<Vec<Tok>> = vec![Vec::new()];
         for t in toks {
             match t {
@@ -473,7 +484,7 @@ impl ArnPattern {
         });
         ArnPattern {
             text: text.into(),
-            whole: Pattern::compile(text, variables, Wildcards::Yes),
+            whole,
             fields,
             literal_prefix,
         }
