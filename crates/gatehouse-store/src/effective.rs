@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use gatehouse_engine::{CompiledPolicy, PolicySet};
 use gatehouse_policy::parse_policy;
-use sqlx::Row;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, Row};
 
 use crate::Store;
 use crate::error::StoreError;
@@ -37,6 +38,14 @@ pub struct Effective {
 }
 
 type PrincipalKey = (String, PrincipalKind, String);
+
+/// A managed policy version a principal's sets need.
+struct VersionRef<'a> {
+    policy_id: &'a str,
+    arn: &'a str,
+    name: &'a str,
+    version: &'a str,
+}
 
 /// The caches.
 #[derive(Default)]
@@ -129,10 +138,12 @@ impl Store {
         Ok(built)
     }
 
-    /// Reads and compiles a principal's policies in one query: the principal (with the
+    /// Reads and compiles a principal's policies: one query for the principal (with the
     /// journal sequence, read in the same statement, so a change made meanwhile makes the result
-    /// stale rather than lost), its attached managed policies and those of its groups, and its
-    /// and its groups' inline policies.
+    /// stale rather than lost), the IDs and default versions of its attached managed policies
+    /// and those of its groups, and its and its groups' inline policies; then, when some of
+    /// those managed-policy versions are not compiled yet, one query for their documents.
+    /// `None` when a version was deleted in between.
     async fn build_effective(
         &self,
         account: &str,
@@ -141,6 +152,8 @@ impl Store {
     ) -> Result<Option<Effective>, StoreError> {
         crate::names::name(kind.field(), name, 128)?;
         let lower = name.to_lowercase();
+        // One connection for both queries: taking one from the pool costs a round trip.
+        let mut conn = self.db.pool.acquire().await?;
         let rows = sqlx::query(
             "SELECT 'principal', p.arn, p.id, COALESCE(p.boundary_arn, ''),
                     COALESCE(q.default_version, ''), (SELECT COALESCE(MAX(seq), 0) FROM journal),
@@ -163,7 +176,7 @@ impl Store {
         .bind(account)
         .bind(kind.as_str())
         .bind(&lower)
-        .fetch_all(&self.db.pool)
+        .fetch_all(&mut *conn)
         .await?;
         // (arn, id, boundary ARN, boundary version, sequence, boundary policy id)
         type PrincipalRow = (String, String, String, String, i64, String);
@@ -181,39 +194,54 @@ impl Store {
                 entries.push((source, a, b, c, d));
             }
         }
+        drop(rows);
         let (arn, id, boundary_arn, boundary_version, seq, boundary_id) =
             principal.ok_or_else(|| StoreError::no_such(kind.not_found(name)))?;
         // A policy attached both to the user and to one of its groups counts once; order is
         // fixed so that equal inputs give equal sets.
         entries.sort();
         entries.dedup();
+        // The managed-policy versions, the boundary's last.
+        let boundary_name = boundary_arn
+            .rsplit('/')
+            .next()
+            .unwrap_or(&boundary_arn)
+            .to_string();
+        let mut versions: Vec<VersionRef<'_>> = entries
+            .iter()
+            .filter(|e| e.0 == "managed")
+            .map(|(_, arn, pname, version, policy_id)| VersionRef {
+                policy_id,
+                arn,
+                name: pname,
+                version,
+            })
+            .collect();
+        if !boundary_arn.is_empty() {
+            versions.push(VersionRef {
+                policy_id: &boundary_id,
+                arn: &boundary_arn,
+                name: &boundary_name,
+                version: &boundary_version,
+            });
+        }
+        let Some(mut compiled) = self.compiled_versions(conn, &versions).await? else {
+            return Ok(None);
+        };
+        let boundary = if boundary_arn.is_empty() {
+            None
+        } else {
+            compiled.pop().map(|c| PolicySet::new([c]))
+        };
+        let mut compiled = compiled.into_iter();
         let mut policies = Vec::with_capacity(entries.len());
-        for (source, key, pname, last, policy_id) in &entries {
+        for (source, key, _, last, _) in &entries {
             if source == "managed" {
-                match self.compiled_version(policy_id, key, pname, last).await? {
-                    Some(c) => policies.push(c),
-                    None => return Ok(None),
-                }
+                policies.extend(compiled.next());
             } else {
                 policies.push(Arc::new(compile(key, None, last)?));
             }
         }
-        let boundary = if boundary_arn.is_empty() {
-            None
-        } else {
-            let pname = boundary_arn
-                .rsplit('/')
-                .next()
-                .unwrap_or(&boundary_arn)
-                .to_string();
-            match self
-                .compiled_version(&boundary_id, &boundary_arn, &pname, &boundary_version)
-                .await?
-            {
-                Some(c) => Some(PolicySet::new([c])),
-                None => return Ok(None),
-            }
-        };
         Ok(Some(Effective {
             arn,
             id,
@@ -223,40 +251,77 @@ impl Store {
         }))
     }
 
-    /// A managed policy version, compiled once. Keyed by the policy's unique ID (new each
-    /// time a policy is created, so a policy deleted and created again under the same ARN
-    /// never meets the old one's documents) and the version. `None` when the version no longer
-    /// exists.
-    async fn compiled_version(
+    /// Managed policy versions, compiled once, in the order asked. Keyed by the policy's
+    /// unique ID (new each time a policy is created, so a policy deleted and created again
+    /// under the same ARN never meets the old one's documents) and the version. The versions
+    /// not compiled yet are read in one query, on `conn`, which is given back to the pool
+    /// before they are compiled. `None` when one of them no longer exists.
+    async fn compiled_versions(
         &self,
-        policy_id: &str,
-        arn: &str,
-        name: &str,
-        version: &str,
-    ) -> Result<Option<Arc<CompiledPolicy>>, StoreError> {
-        let key = (policy_id.to_string(), version.to_string());
-        if let Ok(map) = self.db.cache.compiled.lock()
-            && let Some(c) = map.get(&key)
-        {
-            return Ok(Some(c.clone()));
-        }
-        let document: Option<String> = sqlx::query_scalar(
-            "SELECT v.document FROM policy_versions v JOIN policies p ON p.arn = v.policy_arn
-             WHERE v.policy_arn = $1 AND v.version_id = $2 AND p.id = $3",
-        )
-        .bind(arn)
-        .bind(version)
-        .bind(policy_id)
-        .fetch_optional(&self.db.pool)
-        .await?;
-        let Some(document) = document else {
-            return Ok(None);
+        mut conn: PoolConnection<Any>,
+        versions: &[VersionRef<'_>],
+    ) -> Result<Option<Vec<Arc<CompiledPolicy>>>, StoreError> {
+        let mut found: Vec<Option<Arc<CompiledPolicy>>> = match self.db.cache.compiled.lock() {
+            Ok(map) => versions
+                .iter()
+                .map(|v| {
+                    map.get(&(v.policy_id.to_string(), v.version.to_string()))
+                        .cloned()
+                })
+                .collect(),
+            Err(_) => vec![None; versions.len()],
         };
-        let compiled = Arc::new(compile(name, Some(version), &document)?);
-        if let Ok(mut map) = self.db.cache.compiled.lock() {
-            map.insert(key, compiled.clone());
+        let missing: Vec<&VersionRef<'_>> = versions
+            .iter()
+            .zip(&found)
+            .filter(|(_, c)| c.is_none())
+            .map(|(v, _)| v)
+            .collect();
+        if !missing.is_empty() {
+            let mut sql = String::from(
+                "SELECT p.id, v.version_id, v.document FROM policy_versions v
+                   JOIN policies p ON p.arn = v.policy_arn WHERE ",
+            );
+            for i in 0..missing.len() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                let n = 3 * i;
+                sql.push_str(&format!(
+                    "(v.policy_arn = ${} AND v.version_id = ${} AND p.id = ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3
+                ));
+            }
+            let mut query = sqlx::query(&sql);
+            for v in &missing {
+                query = query.bind(v.arn).bind(v.version).bind(v.policy_id);
+            }
+            let rows = query.fetch_all(&mut *conn).await?;
+            drop(conn);
+            let mut documents: HashMap<(String, String), String> =
+                HashMap::with_capacity(rows.len());
+            for r in &rows {
+                documents.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+            }
+            drop(rows);
+            for (v, slot) in versions.iter().zip(found.iter_mut()) {
+                if slot.is_some() {
+                    continue;
+                }
+                let key = (v.policy_id.to_string(), v.version.to_string());
+                let Some(document) = documents.get(&key) else {
+                    return Ok(None);
+                };
+                let c = Arc::new(compile(v.name, Some(v.version), document)?);
+                if let Ok(mut map) = self.db.cache.compiled.lock() {
+                    map.insert(key, c.clone());
+                }
+                *slot = Some(c);
+            }
         }
-        Ok(Some(compiled))
+        Ok(found.into_iter().collect())
     }
 
     /// Empties the caches of principals' sets and, with `compiled`, of compiled policy
