@@ -1,4 +1,14 @@
 //! Access keys: at most two per user, active or inactive; the secret is encrypted at rest.
+//!
+//! Every signed request looks its key up, so found keys are cached with the journal sequence
+//! they were read at, as effective policies are (`effective.rs`): any change anywhere advances
+//! the sequence (a commit here, or [`Store::refresh`] for other nodes' changes), and the next
+//! lookup of a key read before it runs its query again. A status change or a delete therefore
+//! takes effect on the next request. A hit runs no SQL and decrypts nothing. Keys that are
+//! not found are not cached.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde_json::json;
 use sqlx::Row;
@@ -26,6 +36,21 @@ pub struct KeyOwner {
     /// Whether the key is the account root user's (then `user_name` is empty and `user_arn`
     /// is `arn:aws:iam::ACCOUNT:root`).
     pub root: bool,
+}
+
+/// The most keys cached; past it the cache starts again (a node serves far fewer keys).
+const MAX_CACHED_KEYS: usize = 100_000;
+
+/// Found keys with the journal sequence they were read at.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    keys: Mutex<HashMap<String, (i64, KeyOwner)>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCache").finish_non_exhaustive()
+    }
 }
 
 fn key_not_found(id: &str) -> StoreError {
@@ -197,9 +222,35 @@ impl Store {
     }
 
     /// Finds the owner and secret of an access key (for SigV4); `None` if there is no such key.
+    /// From the cache when the key was read at the newest journal sequence this node knows.
     pub async fn find_access_key(&self, id: &str) -> Result<Option<KeyOwner>, StoreError> {
+        let current = self.db.cache.current();
+        if let Ok(map) = self.keys.keys.lock()
+            && let Some((seq, owner)) = map.get(id)
+            && *seq >= current
+        {
+            return Ok(Some(owner.clone()));
+        }
+        let Some((seq, owner)) = self.read_access_key(id).await? else {
+            return Ok(None);
+        };
+        self.db.cache.advance(seq);
+        if let Ok(mut map) = self.keys.keys.lock() {
+            if map.len() >= MAX_CACHED_KEYS {
+                map.clear();
+            }
+            map.insert(id.to_string(), (seq, owner.clone()));
+        }
+        Ok(Some(owner))
+    }
+
+    /// Reads a key with the journal sequence, in the same statement (so a change made
+    /// meanwhile makes the entry stale rather than lost).
+    async fn read_access_key(&self, id: &str) -> Result<Option<(i64, KeyOwner)>, StoreError> {
         let row = sqlx::query(
-            "SELECT k.account, p.name, p.arn, p.id, k.secret, k.status FROM access_keys k
+            "SELECT k.account, p.name, p.arn, p.id, k.secret, k.status,
+                    (SELECT COALESCE(MAX(seq), 0) FROM journal)
+             FROM access_keys k
              JOIN principals p ON p.account = k.account AND p.kind = 'user' AND p.name_lower = k.user_lower
              WHERE k.id = $1",
         )
@@ -211,15 +262,18 @@ impl Store {
         };
         let sealed: String = r.try_get(4)?;
         let status: String = r.try_get(5)?;
-        Ok(Some(KeyOwner {
-            account: r.try_get(0)?,
-            user_name: r.try_get(1)?,
-            user_arn: r.try_get(2)?,
-            user_id: r.try_get(3)?,
-            secret: crypto::open(&self.options.secret_key, &sealed)?,
-            active: status == "Active",
-            root: false,
-        }))
+        Ok(Some((
+            r.try_get(6)?,
+            KeyOwner {
+                account: r.try_get(0)?,
+                user_name: r.try_get(1)?,
+                user_arn: r.try_get(2)?,
+                user_id: r.try_get(3)?,
+                secret: crypto::open(&self.options.secret_key, &sealed)?,
+                active: status == "Active",
+                root: false,
+            },
+        )))
     }
 
     /// Creates an access key for the account's root user (first start of a server).
@@ -259,22 +313,28 @@ impl Store {
         })
     }
 
-    async fn find_root_key(&self, id: &str) -> Result<Option<KeyOwner>, StoreError> {
-        let row = sqlx::query("SELECT account, secret FROM root_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
+    async fn find_root_key(&self, id: &str) -> Result<Option<(i64, KeyOwner)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT account, secret, (SELECT COALESCE(MAX(seq), 0) FROM journal)
+             FROM root_keys WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?;
         let Some(r) = row else { return Ok(None) };
         let account: String = r.try_get(0)?;
         let sealed: String = r.try_get(1)?;
-        Ok(Some(KeyOwner {
-            user_name: String::new(),
-            user_arn: format!("arn:aws:iam::{account}:root"),
-            user_id: account.clone(),
-            account,
-            secret: crypto::open(&self.options.secret_key, &sealed)?,
-            active: true,
-            root: true,
-        }))
+        Ok(Some((
+            r.try_get(2)?,
+            KeyOwner {
+                user_name: String::new(),
+                user_arn: format!("arn:aws:iam::{account}:root"),
+                user_id: account.clone(),
+                account,
+                secret: crypto::open(&self.options.secret_key, &sealed)?,
+                active: true,
+                root: true,
+            },
+        )))
     }
 }
