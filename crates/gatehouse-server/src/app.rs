@@ -54,6 +54,13 @@ pub fn router(state: AppState) -> Router {
         .route("/", post(query))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .route("/v1/authorize", post(crate::authz::authorize_one))
+        .route(
+            "/v1/authorize/batch",
+            post(crate::authz::authorize_batch)
+                .layer(DefaultBodyLimit::max(crate::authz::MAX_BATCH_BODY)),
+        )
+        .route("/openapi.json", get(crate::authz::openapi))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(state))
 }

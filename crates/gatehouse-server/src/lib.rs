@@ -4,6 +4,7 @@
 //! with the first operations ([`app`]).
 
 pub mod app;
+pub mod authz;
 mod ops;
 pub mod metrics;
 pub mod page;

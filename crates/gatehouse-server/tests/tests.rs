@@ -11,6 +11,7 @@
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use gatehouse_server::serve::{ServeOptions, start};
 
+mod authorize;
 mod bad_input;
 mod iam_sts;
 
