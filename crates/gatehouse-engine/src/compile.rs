@@ -226,7 +226,7 @@ impl Resources {
     pub(crate) fn matches(&self, resource: Option<&str>, req: &Request) -> bool {
         let any = self.patterns.iter().any(|p| match resource {
             None => p.is_any(),
-            Some(r) => p.matches_resource(r, req.context()) == Some(true),
+            Some(r) => p.matches_resource(r, req) == Some(true),
         });
         any != self.negated
     }

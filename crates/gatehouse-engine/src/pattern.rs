@@ -11,7 +11,9 @@
 use gatehouse_policy::Glob;
 use smallvec::SmallVec;
 
-use crate::request::{Context, Values};
+#[cfg(test)]
+use crate::request::Context;
+use crate::request::{Lookup, Values};
 
 /// One token of a compiled pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,14 +156,14 @@ impl Pattern {
     }
 
     /// Resolves the variables against the context.
-    fn resolve<'a>(&'a self, ctx: &'a Context) -> Resolved<'a> {
+    fn resolve<'a>(&'a self, ctx: &'a dyn Lookup) -> Resolved<'a> {
         let mut atoms = SmallVec::new();
         for t in self.toks.iter() {
             atoms.push(match t {
                 Tok::Lit(l) => Atom::Lit(l),
                 Tok::Star => Atom::Star,
                 Tok::One => Atom::One,
-                Tok::Var { key, default } => match (ctx.get_lower(key), default) {
+                Tok::Var { key, default } => match (ctx.lookup(key), default) {
                     (Some(Values::Single(v)), _) => Atom::Lit(v.text().as_bytes()),
                     (_, Some(d)) => Atom::Lit(d.as_bytes()),
                     (_, None) => return Resolved::Unresolved,
@@ -172,7 +174,7 @@ impl Pattern {
     }
 
     /// Whether `text` matches. Returns `None` when a variable has no value.
-    pub(crate) fn matches(&self, text: &str, ctx: &Context) -> Option<bool> {
+    pub(crate) fn matches(&self, text: &str, ctx: &dyn Lookup) -> Option<bool> {
         let t = text.as_bytes();
         Some(match &self.fast {
             Fast::Any => true,
@@ -188,7 +190,7 @@ impl Pattern {
 
     /// Whether `text` equals the pattern with its variables substituted (`*` and `?` are
     /// literal). Returns `None` when a variable has no value.
-    pub(crate) fn equals(&self, text: &str, ctx: &Context, ignore_case: bool) -> Option<bool> {
+    pub(crate) fn equals(&self, text: &str, ctx: &dyn Lookup, ignore_case: bool) -> Option<bool> {
         let atoms = match &self.fast {
             Fast::Exact(l) => {
                 return Some(eq_text(l, text.as_bytes(), ignore_case));
@@ -211,7 +213,7 @@ impl Pattern {
     }
 
     /// The pattern written back with its variables (for explanations).
-    pub(crate) fn resolved_text(&self, ctx: &Context) -> Option<String> {
+    pub(crate) fn resolved_text(&self, ctx: &dyn Lookup) -> Option<String> {
         match self.resolve(ctx) {
             Resolved::Atoms(atoms) => {
                 let mut out = Vec::new();
@@ -512,7 +514,7 @@ impl ArnPattern {
     /// rest of the ARN (so a trailing `*` spans colons) and a `*` inside an earlier field does
     /// not cross a colon. A resource that is not an ARN is matched as a whole. `None` when a
     /// variable has no value.
-    pub(crate) fn matches_resource(&self, resource: &str, ctx: &Context) -> Option<bool> {
+    pub(crate) fn matches_resource(&self, resource: &str, ctx: &dyn Lookup) -> Option<bool> {
         if self.whole.is_any() {
             return Some(true);
         }
@@ -533,7 +535,7 @@ impl ArnPattern {
     /// fields match the value's one by one, a wildcard never crossing a colon, except that the
     /// pattern's last field takes the rest of the value (so `*` and `arn:aws:*` match any ARN,
     /// and a variable holding a whole ARN compares with the whole value).
-    pub(crate) fn matches_arn(&self, value: &str, ctx: &Context) -> Option<bool> {
+    pub(crate) fn matches_arn(&self, value: &str, ctx: &dyn Lookup) -> Option<bool> {
         let starts = field_starts(value);
         if starts.len() != 6 {
             return Some(false);
@@ -541,7 +543,7 @@ impl ArnPattern {
         self.matches_fields(value, &starts, ctx)
     }
 
-    fn matches_fields(&self, text: &str, starts: &[usize], ctx: &Context) -> Option<bool> {
+    fn matches_fields(&self, text: &str, starts: &[usize], ctx: &dyn Lookup) -> Option<bool> {
         let n = self.fields.len();
         for (i, f) in self.fields.iter().enumerate() {
             let Some(&start) = starts.get(i) else {

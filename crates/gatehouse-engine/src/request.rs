@@ -357,6 +357,25 @@ impl Context {
     }
 }
 
+/// Where patterns read the values of policy variables: a context, or a request (whose keys
+/// derived from the principal are only worked out when a variable or condition asks).
+pub(crate) trait Lookup {
+    /// The values of a key given in lower case.
+    fn lookup(&self, lower: &str) -> Option<&Values>;
+}
+
+impl Lookup for Context {
+    fn lookup(&self, lower: &str) -> Option<&Values> {
+        self.get_lower(lower)
+    }
+}
+
+impl Lookup for Request {
+    fn lookup(&self, lower: &str) -> Option<&Values> {
+        self.context().get_lower(lower)
+    }
+}
+
 /// A request to decide: principal, action, resource and context.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
@@ -365,7 +384,11 @@ pub struct Request {
     action_lower: Box<str>,
     resource: Option<Box<str>>,
     resource_account: Box<str>,
+    /// The context as given (with the principal's tags).
     context: Context,
+    /// The context with the keys AWS derives from the principal, made on first use: most
+    /// decisions meet no condition and no variable, and never need it.
+    full: std::sync::OnceLock<Context>,
     principal_has_boundary: bool,
     /// Whether the caller's context gave `aws:ResourceAccount` (else it is derived).
     resource_account_given: bool,
@@ -391,7 +414,7 @@ impl Request {
             .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
             .unwrap_or(principal.account())
             .into();
-        let mut req = Request {
+        let req = Request {
             action_lower: action.to_ascii_lowercase().into(),
             action: action.into(),
             resource,
@@ -399,9 +422,9 @@ impl Request {
             principal,
             resource_account_given: context.contains("aws:ResourceAccount"),
             context,
+            full: std::sync::OnceLock::new(),
             principal_has_boundary: false,
         };
-        req.derive_keys();
         req
     }
 
@@ -411,6 +434,7 @@ impl Request {
         if !self.resource_account_given {
             self.context.set("aws:ResourceAccount", account);
         }
+        self.full = std::sync::OnceLock::new();
         self
     }
 
@@ -425,6 +449,7 @@ impl Request {
                 self.context.set(&key, v);
             }
         }
+        self.full = std::sync::OnceLock::new();
         self
     }
 
@@ -435,7 +460,9 @@ impl Request {
         self
     }
 
-    fn derive_keys(&mut self) {
+    /// The given context plus the keys AWS derives from the principal (unless given).
+    fn derive_keys(&self) -> Context {
+        let mut context = self.context.clone();
         let p = &self.principal;
         let mut derived: SmallVec<[(&str, String); 6]> = SmallVec::new();
         if let Some(arn) = p.principal_arn() {
@@ -464,10 +491,11 @@ impl Request {
             derived.push(("aws:ResourceAccount", self.resource_account.to_string()));
         }
         for (k, v) in derived {
-            if !self.context.contains(k) {
-                self.context.set(k, v);
+            if !context.contains(k) {
+                context.set(k, v);
             }
         }
+        context
     }
 
     /// The principal.
@@ -496,7 +524,7 @@ impl Request {
 
     /// The context keys, including those derived from the principal.
     pub fn context(&self) -> &Context {
-        &self.context
+        self.full.get_or_init(|| self.derive_keys())
     }
 
     /// Whether the principal has a permissions boundary.
