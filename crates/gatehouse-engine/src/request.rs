@@ -414,7 +414,7 @@ impl Request {
             .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
             .unwrap_or(principal.account())
             .into();
-        let req = Request {
+        Request {
             action_lower: action.to_ascii_lowercase().into(),
             action: action.into(),
             resource,
@@ -424,8 +424,7 @@ impl Request {
             context,
             full: std::sync::OnceLock::new(),
             principal_has_boundary: false,
-        };
-        req
+        }
     }
 
     /// Sets the account that owns the resource.

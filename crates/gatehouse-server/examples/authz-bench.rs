@@ -1,4 +1,5 @@
-//! Helpers for `scripts/bench-server`: pre-signs an authorization API request for `wrk` (SigV4
+//! Helpers for `scripts/bench-server`: pre-signs an authorization API request (a JSON body) or
+//! an IAM Query request (any other body) for `wrk` (SigV4
 //! allows a signed request to be replayed within its 15-minute window), and measures the
 //! in-process `decide` figure for the same request and policy.
 //!
@@ -46,6 +47,12 @@ fn sign_for_wrk(url: &str, key: &str, secret: &str, body: &str, out: &str) -> Re
         .split_once('/')
         .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
     let identity: Identity = Credentials::new(key, secret, None, None, "bench").into();
+    // A JSON body is for the authorization API; a form-encoded one is an IAM Query request.
+    let (service, content_type) = if body.first() == Some(&b'{') {
+        ("gatehouse", "application/json")
+    } else {
+        ("iam", "application/x-www-form-urlencoded; charset=utf-8")
+    };
     #[expect(
         clippy::disallowed_methods,
         reason = "the server checks the signature's time against its clock"
@@ -54,13 +61,13 @@ fn sign_for_wrk(url: &str, key: &str, secret: &str, body: &str, out: &str) -> Re
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
-        .name("gatehouse")
+        .name(service)
         .time(now)
         .settings(SigningSettings::default())
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let headers = [("host", host), ("content-type", "application/json")];
+    let headers = [("host", host), ("content-type", content_type)];
     let request = SignableRequest::new(
         "POST",
         &path,
@@ -74,7 +81,10 @@ fn sign_for_wrk(url: &str, key: &str, secret: &str, body: &str, out: &str) -> Re
     let lua_string = |s: &str| format!("{s:?}");
     let mut lua = String::from("wrk.method = \"POST\"\n");
     lua.push_str(&format!("wrk.path = {}\n", lua_string(&path)));
-    lua.push_str("wrk.headers[\"Content-Type\"] = \"application/json\"\n");
+    lua.push_str(&format!(
+        "wrk.headers[\"Content-Type\"] = {}\n",
+        lua_string(content_type)
+    ));
     for (name, value) in instructions.headers() {
         lua.push_str(&format!(
             "wrk.headers[{}] = {}\n",

@@ -36,6 +36,8 @@ pub struct AppState {
     pub store: Store,
     /// The server's metrics.
     pub metrics: crate::metrics::Metrics,
+    /// Derived SigV4 signing keys.
+    pub signing_keys: Arc<sigv4::SigningKeys>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
         Ok(AppState {
             store,
             metrics: crate::metrics::Metrics::new()?,
+            signing_keys: Arc::default(),
         })
     }
 }
@@ -337,7 +340,14 @@ pub(crate) async fn authenticate(
         headers: &pairs,
         body,
     };
-    sigv4::verify(&req, &auth, &secret, token, now.as_second())?;
+    sigv4::verify(
+        &req,
+        &auth,
+        &secret,
+        token,
+        now.as_second(),
+        &state.signing_keys,
+    )?;
     Ok(caller)
 }
 

@@ -5,8 +5,24 @@
 //! The signature is computed with the `aws-sigv4` crate (the signer of the AWS SDK for Rust),
 //! which reproduces what boto3, the aws CLI and the Rust SDK send (checked against 37 captured
 //! requests, iam-api.md §2.3); only the header parsing and the checks around it are here.
+//!
+//! Written by hand, and why: a fast path ([`fast_signature`]) for the requests every client
+//! sends, a plain path without a query string and headers without spaces to fold. `aws-sigv4`
+//! is a client's signer: it builds the canonical request as owned strings and derives the
+//! signing key (four HMACs) on every call, a quarter of the server's time per authorization
+//! API request under load. The fast path writes the canonical request into one buffer and
+//! takes the signing key from a cache per (access key, day, region, service). Any request it
+//! does not handle, or whose signature it does not find equal, goes to `aws-sigv4`, so what is
+//! accepted is never less than `aws-sigv4` accepts; a test checks that the two agree on the
+//! requests the fast path takes.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -171,6 +187,121 @@ fn amz_date(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &[u8]) -> Option<[u8; 32]> {
+    let mut mac = HmacSha256::new_from_slice(key).ok()?;
+    mac.update(data);
+    Some(mac.finalize().into_bytes().into())
+}
+
+/// Derived SigV4 signing keys, by access key, scope date, region and service (a key is good
+/// for its day; the secret is part of the entry, so a key ID reused with another secret never
+/// finds the old key). Bounded: emptied when it holds too many.
+#[derive(Default)]
+pub struct SigningKeys {
+    keys: Mutex<HashMap<ScopeKey, (String, [u8; 32])>>,
+}
+
+/// Access key, scope date, region and service.
+type ScopeKey = (String, String, String, String);
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets or keys.
+        f.debug_struct("SigningKeys").finish_non_exhaustive()
+    }
+}
+
+impl SigningKeys {
+    const MAX: usize = 100_000;
+
+    fn get(&self, auth: &Authorization, secret: &str) -> Option<[u8; 32]> {
+        let id = (
+            auth.access_key.clone(),
+            auth.date.clone(),
+            auth.region.clone(),
+            auth.service.clone(),
+        );
+        if let Ok(keys) = self.keys.lock()
+            && let Some((s, k)) = keys.get(&id)
+            && s == secret
+        {
+            return Some(*k);
+        }
+        let k_date = hmac(format!("AWS4{secret}").as_bytes(), auth.date.as_bytes())?;
+        let k_region = hmac(&k_date, auth.region.as_bytes())?;
+        let k_service = hmac(&k_region, auth.service.as_bytes())?;
+        let key = hmac(&k_service, b"aws4_request")?;
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= Self::MAX {
+                keys.clear();
+            }
+            keys.insert(id, (secret.to_string(), key));
+        }
+        Some(key)
+    }
+}
+
+/// The signature of a request by the fast path, or `None` when the request is not one it
+/// handles: a path other than `/` and unreserved characters between single slashes, a query
+/// string, or a signed header that is repeated, or whose value has spaces to trim or fold, or
+/// signed header names not in order. Those go to `aws-sigv4`.
+fn fast_signature(
+    req: &SignedRequest<'_>,
+    auth: &Authorization,
+    amz_date: &str,
+    signing_key: &[u8; 32],
+) -> Option<String> {
+    let (path, query) = req
+        .path_and_query
+        .split_once('?')
+        .unwrap_or((req.path_and_query, ""));
+    let plain_path = path.starts_with('/')
+        && !path.contains("//")
+        && path.split('/').all(|seg| seg != "." && seg != "..")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b));
+    if !plain_path || !query.is_empty() {
+        return None;
+    }
+    if !auth
+        .signed_headers
+        .windows(2)
+        .all(|w| matches!(w, [a, b] if a < b))
+    {
+        return None;
+    }
+    let mut canonical = String::with_capacity(512);
+    let _ = write!(canonical, "{}\n{path}\n\n", req.method);
+    for name in &auth.signed_headers {
+        let mut values = req.headers.iter().filter(|(k, _)| k == name);
+        let (_, value) = values.next()?;
+        if values.next().is_some()
+            || value.starts_with([' ', '\t'])
+            || value.ends_with([' ', '\t'])
+            || value.contains("  ")
+            || value.contains('\t')
+        {
+            return None;
+        }
+        let _ = writeln!(canonical, "{name}:{value}");
+    }
+    canonical.push('\n');
+    canonical.push_str(&auth.signed_headers.join(";"));
+    canonical.push('\n');
+    canonical.push_str(&hex::encode(Sha256::digest(req.body)));
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{}/{}/{}/aws4_request\n{}",
+        auth.date,
+        auth.region,
+        auth.service,
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    Some(hex::encode(hmac(signing_key, string_to_sign.as_bytes())?))
+}
+
 /// Verifies the signature with the key's secret (and the session token the request carries,
 /// for temporary credentials). `now` is the server's time in seconds since the epoch.
 pub fn verify(
@@ -179,6 +310,7 @@ pub fn verify(
     secret: &str,
     session_token: Option<&str>,
     now: i64,
+    keys: &SigningKeys,
 ) -> Result<(), AuthError> {
     let header = |name: &str| {
         req.headers
@@ -220,6 +352,13 @@ pub fn verify(
                 "The signed header {name} is missing from the request."
             )));
         }
+    }
+    // The fast path: a match is final; anything else is decided by `aws-sigv4`.
+    if let Some(key) = keys.get(auth, secret)
+        && let Some(ours) = fast_signature(req, auth, date, &key)
+        && bool::from(ours.as_bytes().ct_eq(auth.signature.as_bytes()))
+    {
+        return Ok(());
     }
     let identity: Identity = Credentials::new(
         &auth.access_key,
@@ -299,7 +438,7 @@ mod tests {
             headers,
             body,
         };
-        verify(&req, &auth, secret, None, now)
+        verify(&req, &auth, secret, None, now, &SigningKeys::default())
     }
 
     const NOW: i64 = 1_705_320_000; // 2024-01-15T12:00:00Z
@@ -383,5 +522,120 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Signs a request with `aws-sigv4` as a client does; returns the Authorization header.
+    fn client_sign(
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        region: &str,
+        service: &str,
+        token: Option<&str>,
+    ) -> String {
+        let identity: Identity = Credentials::new(
+            "AKIDEXAMPLE",
+            "test-secret",
+            token.map(str::to_string),
+            None,
+            "t",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(region)
+            .name(service)
+            .time(UNIX_EPOCH + Duration::from_secs(u64::try_from(NOW).unwrap()))
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            path,
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            SignableBody::Bytes(body),
+        )
+        .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        instructions
+            .headers()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.to_string())
+            .unwrap()
+    }
+
+    /// The fast path gives `aws-sigv4`'s signature on every request it takes, and the requests
+    /// it leaves (a query string, spaces to fold) still verify through `aws-sigv4`.
+    #[test]
+    fn the_fast_path_agrees_with_aws_sigv4() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % u64::try_from(n).unwrap()).unwrap()
+        };
+        let paths = ["/", "/v1/authorize", "/v1/authorize/batch", "/a-b_c.d~e/"];
+        let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+        let services = ["iam", "sts", "gatehouse"];
+        let mut fast = 0;
+        for case in 0..400 {
+            let path = paths[next(paths.len())];
+            let region = regions[next(regions.len())];
+            let service = services[next(services.len())];
+            let token = (next(3) == 0).then_some("FwoGZXIvYXdzE+/=token");
+            let alphabet: &[u8] = b"Action=GetUser&Version=2010-05-08 %2B{}\"x\n\xc3\xa9";
+            let body: Vec<u8> = (0..next(300))
+                .map(|_| alphabet[next(alphabet.len())])
+                .collect();
+            let mut headers = vec![
+                (
+                    "content-type".to_string(),
+                    "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+                ),
+                ("host".to_string(), "127.0.0.1:8470".to_string()),
+                ("x-amz-date".to_string(), "20240115T120000Z".to_string()),
+            ];
+            if next(2) == 0 {
+                headers.push(("user-agent".to_string(), format!("Boto3/1.{case} md/x")));
+            }
+            if next(4) == 0 {
+                headers.push(("x-amz-target".to_string(), format!("a  b{case}")));
+            }
+            if let Some(t) = token {
+                headers.push(("x-amz-security-token".to_string(), t.to_string()));
+            }
+            let full_path = if next(5) == 0 {
+                format!("{path}?b=2&a=1")
+            } else {
+                path.to_string()
+            };
+            let header = client_sign(&full_path, &headers, &body, region, service, token);
+            let auth = parse_authorization(&header).unwrap();
+            let req = SignedRequest {
+                method: "POST",
+                path_and_query: &full_path,
+                headers: &headers,
+                body: &body,
+            };
+            let keys = SigningKeys::default();
+            let key = keys.get(&auth, "test-secret").unwrap();
+            if let Some(ours) = fast_signature(&req, &auth, "20240115T120000Z", &key) {
+                assert_eq!(ours, auth.signature, "case {case}: {full_path} {headers:?}");
+                fast += 1;
+            }
+            assert_eq!(
+                verify(&req, &auth, "test-secret", token, NOW, &keys),
+                Ok(()),
+                "case {case}"
+            );
+            assert_eq!(
+                verify(&req, &auth, "wrong-secret", token, NOW, &keys),
+                Err(AuthError::Mismatch),
+                "case {case}"
+            );
+        }
+        assert!(fast > 200, "the fast path took only {fast} of 400 requests");
     }
 }
