@@ -392,6 +392,18 @@ pub(crate) async fn caller_policies(
     Ok((Some(effective), None, principal.with_id(&caller.id)))
 }
 
+/// The caller's principal tags (`aws:PrincipalTag/...`): a session's tags, then its role's
+/// (a session tag overrides the role's tag of the same key); a user's own tags.
+pub(crate) fn caller_tags<'a>(
+    effective: &'a gatehouse_store::Effective,
+    session: Option<&'a Session>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    session
+        .into_iter()
+        .flat_map(|s| s.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
+        .chain(effective.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
 /// Authorizes a call by the engine against the caller's effective policies (and a session's
 /// session policies). Root may do everything in its account.
 pub(crate) async fn authorize(
@@ -410,14 +422,9 @@ pub(crate) async fn authorize(
         session: session.as_deref(),
         ..Layers::default()
     };
-    let mut request = Request::new(principal, action, Some(resource), Context::new())
-        .with_boundary(effective.boundary.is_some());
-    if let Some(s) = &caller.session
-        && !s.tags.is_empty()
-    {
-        request =
-            request.with_principal_tags(s.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
-    }
+    let request = Request::new(principal, action, Some(resource), Context::new())
+        .with_boundary(effective.boundary.is_some())
+        .with_principal_tags(caller_tags(&effective, caller.session.as_deref()));
     let decision = decide(&layers, &request);
     state.metrics.decisions(decision.kind, 1);
     if decision.kind == DecisionKind::Allow {

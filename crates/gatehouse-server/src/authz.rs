@@ -551,13 +551,20 @@ impl<'s> Run<'s> {
         self.check_caller(&principal.arn).await?;
         let subject = self.subject(principal, item.policies).await?;
         let context = self.context(item.context.as_ref());
-        let request = Request::new(
+        let mut request = Request::new(
             subject.principal.clone(),
             action,
             item.resource.as_deref(),
             context,
         )
         .with_boundary(subject.has_boundary);
+        // A store principal's tags are its `aws:PrincipalTag/...` (unless the context gives them).
+        if let Source::Store(e) = &subject.source
+            && !e.tags.is_empty()
+        {
+            request =
+                request.with_principal_tags(e.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
         let layers = subject.layers();
         if item.explain.unwrap_or(default_explain) {
             let x = explain(&layers, &request);

@@ -670,3 +670,39 @@ async fn metrics_count_requests_outcomes_decisions_and_cache_use() {
         assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_tags_are_its_principal_tags() {
+    let s = server().await;
+    let root = iam(&s.url, &s.root.access_key_id, &s.root.secret_access_key);
+    let (key, secret, _) = user_with_key(&root, "dev").await;
+    let dev = iam(&s.url, &key, &secret);
+    root.put_user_policy()
+        .user_name("dev")
+        .policy_name("team-q")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"q"}}}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&dev.list_roles().send().await.unwrap_err()),
+        "AccessDenied"
+    );
+    root.tag_user()
+        .user_name("dev")
+        .tags(Tag::builder().key("team").value("q").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    dev.list_roles().send().await.unwrap();
+    root.untag_user()
+        .user_name("dev")
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&dev.list_roles().send().await.unwrap_err()),
+        "AccessDenied"
+    );
+}

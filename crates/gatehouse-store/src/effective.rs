@@ -33,6 +33,8 @@ pub struct Effective {
     pub identity: PolicySet,
     /// The permissions boundary.
     pub boundary: Option<PolicySet>,
+    /// The principal's tags (key, value), for `aws:PrincipalTag/...`.
+    pub tags: Vec<(String, String)>,
     /// The journal sequence the sets were read at.
     pub seq: i64,
 }
@@ -171,7 +173,10 @@ impl Store {
                FROM inline_policies
                WHERE account = $1 AND ((kind = $2 AND name_lower = $3)
                  OR (kind = 'group' AND $2 = 'user' AND name_lower IN
-                     (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))",
+                     (SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $3)))
+             UNION ALL
+             SELECT 'tag', key, value, '', '', 0, '' FROM tags
+               WHERE account = $1 AND kind = $2 AND target = $3",
         )
         .bind(account)
         .bind(kind.as_str())
@@ -184,12 +189,15 @@ impl Store {
         // (source, key, name, version or document, policy id)
         let mut entries: Vec<(String, String, String, String, String)> =
             Vec::with_capacity(rows.len());
+        let mut tags = Vec::new();
         for r in &rows {
             let source: String = r.try_get(0)?;
             let (a, b, c, d): (String, String, String, String) =
                 (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
             if source == "principal" {
                 principal = Some((a, b, c, d, r.try_get(5)?, r.try_get(6)?));
+            } else if source == "tag" {
+                tags.push((a, b));
             } else {
                 entries.push((source, a, b, c, d));
             }
@@ -247,6 +255,7 @@ impl Store {
             id,
             identity: PolicySet::new(policies),
             boundary,
+            tags,
             seq,
         }))
     }

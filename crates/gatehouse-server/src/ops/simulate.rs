@@ -124,6 +124,7 @@ pub(crate) async fn simulate_principal_policy(call: &Call<'_>) -> Reply {
     let account = call.account();
     let store = call.store();
     let mut given = given_policies(call)?;
+    let mut tags = Vec::new();
     let (arn, id, mut identity, boundary) = if kind == PrincipalKind::Group {
         // A group is simulated as a member of it would be, with only the group's policies.
         let (g, _) = store.get_group(account, name).await?;
@@ -149,6 +150,7 @@ pub(crate) async fn simulate_principal_policy(call: &Call<'_>) -> Reply {
         )
     } else {
         let effective = store.effective_policies(account, kind, name).await?;
+        tags.clone_from(&effective.tags);
         (
             effective.arn.clone(),
             effective.id.clone(),
@@ -177,6 +179,7 @@ pub(crate) async fn simulate_principal_policy(call: &Call<'_>) -> Reply {
         &identity,
         boundary.as_ref(),
         &given,
+        &tags,
     )
 }
 
@@ -214,6 +217,7 @@ pub(crate) async fn simulate_custom_policy(call: &Call<'_>) -> Reply {
         &identity,
         boundary.as_ref(),
         &given,
+        &[],
     )
 }
 
@@ -276,6 +280,7 @@ fn run(
     identity: &PolicySet,
     boundary: Option<&PolicySet>,
     given: &Given,
+    tags: &[(String, String)],
 ) -> Reply {
     if actions.is_empty() {
         return Err(null_error("ActionNames"));
@@ -298,7 +303,8 @@ fn run(
         for resource in &resources {
             let mut request =
                 Request::new(principal.clone(), action, Some(resource), context.clone())
-                    .with_boundary(boundary.is_some());
+                    .with_boundary(boundary.is_some())
+                    .with_principal_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             if let Some(o) = owner.and_then(|o| o.split(':').nth(4)) {
                 request = request.with_resource_account(o);
             }

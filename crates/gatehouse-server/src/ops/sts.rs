@@ -282,8 +282,12 @@ pub(crate) async fn assume_role(call: &Call<'_>) -> Reply {
         ..Layers::default()
     };
     for action in actions {
-        let request = Request::new(principal.clone(), action, Some(&role.arn), context.clone())
+        let mut request = Request::new(principal.clone(), action, Some(&role.arn), context.clone())
             .with_boundary(layers.boundary.is_some());
+        if let Some(e) = &effective {
+            request = request
+                .with_principal_tags(crate::app::caller_tags(e, call.caller.session.as_deref()));
+        }
         if decide(&layers, &request).kind != DecisionKind::Allow {
             return Err(denied());
         }
