@@ -1,12 +1,12 @@
-//! The IAM and STS endpoint (in progress: issue 5). What is here so far: reading the Query
-//! protocol's parameters ([`query`]), verifying SigV4 signatures ([`sigv4`]), writing the
-//! protocol's XML responses and errors ([`xml`]), paging ([`page`]), and the HTTP application
-//! with the first operations ([`app`]).
+//! The IAM and STS endpoint: the Query protocol's parameters ([`query`]), SigV4 verification
+//! ([`sigv4`]), the protocol's XML responses and errors ([`xml`]), paging ([`page`]), the HTTP
+//! application and its operations ([`app`]), the authorization API for applications
+//! ([`authz`]), Prometheus metrics ([`metrics`]) and `gatehouse serve` ([`serve`]).
 
 pub mod app;
 pub mod authz;
-mod ops;
 pub mod metrics;
+mod ops;
 pub mod page;
 pub mod query;
 pub mod serve;

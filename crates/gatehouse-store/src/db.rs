@@ -116,6 +116,10 @@ impl Db {
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(30))
+                // A pooled SQLite connection is a file handle in this process: it cannot break
+                // as a network connection can, so it is not pinged (a round trip to sqlx's
+                // worker thread) each time it is taken. PostgreSQL connections are.
+                .test_before_acquire(backend != Backend::Sqlite)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
