@@ -6,7 +6,7 @@
 //! which reproduces what boto3, the aws CLI and the Rust SDK send (checked against 37 captured
 //! requests, iam-api.md §2.3); only the header parsing and the checks around it are here.
 //!
-//! Written by hand, and why: a fast path ([`fast_signature`]) for the requests every client
+//! Written by hand, and why: a fast path (`fast_signature`) for the requests every client
 //! sends, a plain path without a query string and headers without spaces to fold. `aws-sigv4`
 //! is a client's signer: it builds the canonical request as owned strings and derives the
 //! signing key (four HMACs) on every call, a quarter of the server's time per authorization
