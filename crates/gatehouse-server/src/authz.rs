@@ -58,6 +58,57 @@ pub(crate) async fn authorize_one(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let timer = Observed::start();
+    let r = one(state.clone(), uri, headers, body).await;
+    timer.finish(&state, "Authorize", r)
+}
+
+/// What an answer is counted as: `ok`, or its error code.
+#[derive(Clone)]
+struct Outcome(Cow<'static, str>);
+
+/// Counts, times and logs one request of the authorization API (like the Query API's).
+struct Observed {
+    started: std::time::Instant,
+}
+
+impl Observed {
+    // The server reads the clock to measure latency (the clippy rule keeps clocks out of the
+    // engine).
+    #[allow(clippy::disallowed_methods)]
+    fn start() -> Observed {
+        Observed {
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn finish(self, state: &AppState, operation: &str, r: Response) -> Response {
+        let elapsed = self.started.elapsed();
+        let outcome = r
+            .extensions()
+            .get::<Outcome>()
+            .map_or(Cow::Borrowed("ok"), |o| o.0.clone());
+        state
+            .metrics
+            .request("authorize", operation, &outcome, elapsed.as_secs_f64());
+        // The data plane: one event per request at `debug` (the Query API's are at `info`).
+        tracing::debug!(
+            target: "gatehouse::request",
+            api = "authorize",
+            operation,
+            outcome = &*outcome,
+            micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        );
+        r
+    }
+}
+
+async fn one(
+    state: Arc<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(e) => return error_response(&ApiError::rejected(&e)),
@@ -81,6 +132,17 @@ pub(crate) async fn authorize_one(
 /// `POST /v1/authorize/batch`.
 pub(crate) async fn authorize_batch(
     State(state): State<Arc<AppState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let timer = Observed::start();
+    let r = batch(state.clone(), uri, headers, body).await;
+    timer.finish(&state, "AuthorizeBatch", r)
+}
+
+async fn batch(
+    state: Arc<AppState>,
     uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -441,10 +503,12 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 fn error_response(e: &ApiError) -> Response {
     let mut out = Vec::with_capacity(128 + e.message.len());
     write_json(&mut out, &ErrorBody { error: e });
-    json_response(
+    let mut r = json_response(
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
         out,
-    )
+    );
+    r.extensions_mut().insert(Outcome(e.code.clone()));
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,6 +632,7 @@ impl<'s> Run<'s> {
         let layers = subject.layers();
         if item.explain.unwrap_or(default_explain) {
             let x = explain(&layers, &request);
+            self.state.metrics.decisions(x.decision, 1);
             write_json(
                 out,
                 &Explained {
@@ -577,6 +642,7 @@ impl<'s> Run<'s> {
             );
         } else {
             let d = decide(&layers, &request);
+            self.state.metrics.decisions(d.kind, 1);
             write_json(
                 out,
                 &Lean {

@@ -876,3 +876,31 @@ async fn the_openapi_document_describes_the_server() {
         .await;
     item_error.validate(&a["results"][0]).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_authorization_api_requests_and_decisions() {
+    let w = world().await;
+    let app = key(&w.app);
+    for _ in 0..2 {
+        let (status, _) = w
+            .post(
+                "/v1/authorize",
+                &json!({"principal": {"arn": w.dev()}, "action": "q:CreatePlugin", "explain": false}),
+                app,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = w
+        .post("/v1/authorize", &json!({"action": "q:SendMessage"}), app)
+        .await;
+    assert_eq!(status, 400);
+    let text = super::iam_sts::http_get(&w.s.url, "/metrics").await;
+    for line in [
+        r#"gatehouse_requests_total{api="authorize",operation="Authorize",outcome="ok"} 2"#,
+        r#"gatehouse_requests_total{api="authorize",operation="Authorize",outcome="ValidationError"} 1"#,
+        r#"gatehouse_decisions_total{result="ImplicitDeny"} 2"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
+}

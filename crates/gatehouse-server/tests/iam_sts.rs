@@ -631,7 +631,7 @@ async fn roles_update_and_service_linked_roles_delete_with_a_task() {
 }
 
 /// A plain HTTP GET (the answer's body).
-async fn http_get(url: &str, path: &str) -> String {
+pub(super) async fn http_get(url: &str, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = url.trim_start_matches("http://");
     let mut c = tokio::net::TcpStream::connect(host).await.unwrap();
