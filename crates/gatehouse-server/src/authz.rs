@@ -573,16 +573,36 @@ struct Run<'s> {
     key: String,
 }
 
+/// `aws:CurrentTime` and `aws:EpochTime` for now, made once per second (a typed `Value` costs
+/// more to make than a decision).
+fn clock_values() -> (Value, Value) {
+    static LAST: std::sync::Mutex<Option<(i64, Value, Value)>> = std::sync::Mutex::new(None);
+    let now = jiff::Timestamp::now();
+    let second = now.as_second();
+    if let Ok(last) = LAST.lock()
+        && let Some((at, current, epoch)) = &*last
+        && *at == second
+    {
+        return (current.clone(), epoch.clone());
+    }
+    let current = Value::new(now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let epoch = Value::new(second.to_string());
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some((second, current.clone(), epoch.clone()));
+    }
+    (current, epoch)
+}
+
 impl<'s> Run<'s> {
     fn new(state: &'s AppState, caller: &'s Caller) -> Run<'s> {
         // The engine never reads a clock: the time reaches it as the keys AWS sets on every
         // request, once per HTTP request.
-        let now = jiff::Timestamp::now();
+        let (current_time, epoch_time) = clock_values();
         Run {
             state,
             caller,
-            current_time: Value::new(now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            epoch_time: Value::new(now.as_second().to_string()),
+            current_time,
+            epoch_time,
             allowed: HashMap::new(),
             subjects: HashMap::new(),
             key: String::new(),
