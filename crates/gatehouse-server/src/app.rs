@@ -324,14 +324,11 @@ pub(crate) async fn authenticate(
             },
         )
     };
-    let pairs: Vec<(String, String)> = headers
+    // Header names arrive lower-case (`http` normalizes them); values that are not text cannot
+    // have been signed and are left out.
+    let pairs: Vec<(&str, &str)> = headers
         .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().ok()?.to_string(),
-            ))
-        })
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
         .collect();
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let req = SignedRequest {

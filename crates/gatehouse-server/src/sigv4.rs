@@ -167,7 +167,7 @@ pub struct SignedRequest<'a> {
     /// The path and query as received (`/`).
     pub path_and_query: &'a str,
     /// Every received header, name lower-case.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(&'a str, &'a str)],
     /// The body.
     pub body: &'a [u8],
 }
@@ -276,7 +276,7 @@ fn fast_signature(
     let mut canonical = String::with_capacity(512);
     let _ = write!(canonical, "{}\n{path}\n\n", req.method);
     for name in &auth.signed_headers {
-        let mut values = req.headers.iter().filter(|(k, _)| k == name);
+        let mut values = req.headers.iter().filter(|(k, _)| *k == name.as_str());
         let (_, value) = values.next()?;
         if values.next().is_some()
             || value.starts_with([' ', '\t'])
@@ -315,8 +315,8 @@ pub fn verify(
     let header = |name: &str| {
         req.headers
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
     };
     let date = header("x-amz-date").ok_or_else(|| {
         incomplete(
@@ -385,7 +385,7 @@ pub fn verify(
         .headers
         .iter()
         .filter(|(k, _)| auth.signed_headers.iter().any(|s| s == k))
-        .map(|(k, v)| (k.as_str(), v.as_str()));
+        .map(|(k, v)| (*k, *v));
     let request = SignableRequest::new(
         req.method,
         req.path_and_query,
@@ -432,10 +432,14 @@ mod tests {
         now: i64,
     ) -> Result<(), AuthError> {
         let auth = parse_authorization(AUTH)?;
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let req = SignedRequest {
             method: "POST",
             path_and_query: "/",
-            headers,
+            headers: &headers,
             body,
         };
         verify(&req, &auth, secret, None, now, &SigningKeys::default())
@@ -613,10 +617,14 @@ mod tests {
             };
             let header = client_sign(&full_path, &headers, &body, region, service, token);
             let auth = parse_authorization(&header).unwrap();
+            let borrowed: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let req = SignedRequest {
                 method: "POST",
                 path_and_query: &full_path,
-                headers: &headers,
+                headers: &borrowed,
                 body: &body,
             };
             let keys = SigningKeys::default();
