@@ -38,6 +38,9 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Derived SigV4 signing keys.
     pub signing_keys: Arc<sigv4::SigningKeys>,
+    /// Callers found allowed `gatehouse:Authorize` on a principal, with the journal sequence
+    /// of that decision (the decision has no context: it changes only with the policies).
+    pub(crate) authorize_grants: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             store,
             metrics: crate::metrics::Metrics::new()?,
             signing_keys: Arc::default(),
+            authorize_grants: Arc::default(),
         })
     }
 }

@@ -904,3 +904,33 @@ async fn metrics_count_authorization_api_requests_and_decisions() {
         assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_grant_is_remembered_only_until_its_policies_change() {
+    let w = world().await;
+    let app = key(&w.app);
+    let ask = json!({"principal": {"arn": w.dev()}, "action": "q:SendMessage", "explain": false});
+    for _ in 0..3 {
+        let (status, a) = w.post("/v1/authorize", &ask, app).await;
+        assert_eq!(
+            (status, a["decision"].as_str()),
+            (200, Some("Allow")),
+            "{a}"
+        );
+    }
+    // The caller loses gatehouse:Authorize: the next request is refused.
+    iam(
+        &w.s.url,
+        &w.s.root.access_key_id,
+        &w.s.root.secret_access_key,
+    )
+    .delete_user_policy()
+    .user_name("app")
+    .policy_name("CanAuthorize")
+    .send()
+    .await
+    .unwrap();
+    let (status, a) = w.post("/v1/authorize", &ask, app).await;
+    assert_eq!(status, 403, "{a}");
+    assert_eq!(a["error"]["code"], "AccessDenied");
+}

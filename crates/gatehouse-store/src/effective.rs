@@ -95,6 +95,12 @@ fn compile(
 }
 
 impl Store {
+    /// The newest journal sequence this node knows of (no SQL): what any cache kept fresh by
+    /// the journal compares with.
+    pub fn known_seq(&self) -> i64 {
+        self.db.cache.current()
+    }
+
     /// How many effective-policy lookups the cache answered, and how many read the store,
     /// since the store was opened.
     pub fn cache_stats(&self) -> (u64, u64) {
