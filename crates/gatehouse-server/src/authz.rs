@@ -103,19 +103,29 @@ impl Observed {
     }
 }
 
+/// The body of a signed request and its caller, or the error answer.
+async fn signed(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Bytes, Caller), Response> {
+    let body = body.map_err(|e| error_response(&ApiError::rejected(&e)))?;
+    let caller = authenticate(state, uri, headers, &body)
+        .await
+        .map_err(|f| error_response(&ApiError::from(f)))?;
+    Ok((body, caller))
+}
+
 async fn one(
     state: Arc<AppState>,
     uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
+    let (body, caller) = match signed(&state, &uri, &headers, body).await {
         Ok(b) => b,
-        Err(e) => return error_response(&ApiError::rejected(&e)),
-    };
-    let caller = match authenticate(&state, &uri, &headers, &body).await {
-        Ok(c) => c,
-        Err(f) => return error_response(&ApiError::from(f)),
+        Err(r) => return r,
     };
     let item: Item<'_> = match serde_json::from_slice(&body) {
         Ok(i) => i,
@@ -147,13 +157,9 @@ async fn batch(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
+    let (body, caller) = match signed(&state, &uri, &headers, body).await {
         Ok(b) => b,
-        Err(e) => return error_response(&ApiError::rejected(&e)),
-    };
-    let caller = match authenticate(&state, &uri, &headers, &body).await {
-        Ok(c) => c,
-        Err(f) => return error_response(&ApiError::from(f)),
+        Err(r) => return r,
     };
     let batch: Batch<'_> = match serde_json::from_slice(&body) {
         Ok(b) => b,

@@ -67,6 +67,10 @@ impl<'a> Call<'a> {
     /// Authorizes this call on a user, group or role, named by its ARN (with its path when it
     /// exists).
     pub(crate) async fn allow_on(&self, kind: PrincipalKind, name: &str) -> Result<(), Failure> {
+        // Root may do everything: its calls need no ARN looked up to be decided.
+        if self.caller.user.is_none() && self.caller.session.is_none() {
+            return Ok(());
+        }
         let arn = principal_arn(self.store(), self.account(), kind, name).await;
         self.allow(&arn).await
     }
