@@ -1,5 +1,6 @@
 //! Packs the provider catalog carried in the project's `data/` folder (every AWS managed
-//! policy, and the recovered versions of the Amazon Q policies) into one file that the crate
+//! policy, the recovered versions of the Amazon Q policies and of the history sample, and the
+//! seed page's update table) into one file that the crate
 //! embeds, so the catalog ships inside the `gatehouse` binary.
 //!
 //! The output is a list of lines, `FILE<TAB>CONTENT-LENGTH` headers followed by the content, so
@@ -13,16 +14,17 @@ type Error = Box<dyn std::error::Error>;
 
 fn main() -> Result<(), Error> {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    println!(
-        "cargo::rerun-if-changed={}",
-        data.join("aws-managed-policies").display()
-    );
-    println!(
-        "cargo::rerun-if-changed={}",
-        data.join("managed-policy-history").display()
-    );
+    let dirs = [
+        "aws-managed-policies",
+        "managed-policy-history",
+        "history-sample",
+        "seed",
+    ];
+    for dir in dirs {
+        println!("cargo::rerun-if-changed={}", data.join(dir).display());
+    }
     let mut out = String::new();
-    for dir in ["aws-managed-policies", "managed-policy-history"] {
+    for dir in dirs {
         let mut stack = vec![dir.to_string()];
         while let Some(d) = stack.pop() {
             let mut entries: Vec<String> = Vec::new();

@@ -2,6 +2,7 @@
 //! its arguments, reads its inputs, calls a library, and prints; no policy logic lives here.
 
 mod eval;
+mod history;
 mod input;
 mod policy;
 mod provider;

@@ -18,6 +18,48 @@ pub enum PolicyCommand {
     Validate(ValidateArgs),
     /// Print a policy document in Gatehouse's canonical form.
     Fmt(FmtArgs),
+    /// Compare two policy documents or two versions of a provider policy: statements added,
+    /// removed and changed, and the permissions gained and lost, with wildcards expanded over
+    /// the service reference; then the change's classification.
+    ///
+    /// Each side is a file, `-` for standard input, or `NAME@VERSION` (`AmazonQFullAccess@v3`)
+    /// for a version of a provider policy in the catalog Gatehouse ships. Exits 0 when the
+    /// permissions are the same (NoChange or Reworded), 1 when they differ, 2 on a usage or
+    /// I/O error.
+    Diff(DiffArgs),
+    /// The update history of a provider policy: every version with its date, its change
+    /// description and its classification.
+    History(HistoryArgs),
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The old document.
+    #[arg(value_name = "OLD")]
+    old: String,
+    /// The new document.
+    #[arg(value_name = "NEW")]
+    new: String,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The policy's name or ARN (`AmazonQFullAccess`).
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// Read the history from this data directory's store (with the versions published there);
+    /// without it, from the catalog Gatehouse ships.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// With `--data-dir`: a database other than its SQLite file (`postgres://...`).
+    #[arg(long, value_name = "URL", requires = "data_dir")]
+    database: Option<String>,
 }
 
 #[derive(Args)]
@@ -49,7 +91,7 @@ pub struct FmtArgs {
     file: String,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// `file:line:column: CODE: message`, with the line and a caret.
     Text,
@@ -90,6 +132,15 @@ pub fn run(command: PolicyCommand) -> Status {
     match command {
         PolicyCommand::Validate(args) => validate_files(&args),
         PolicyCommand::Fmt(args) => fmt_file(&args),
+        PolicyCommand::Diff(args) => {
+            crate::history::diff(&args.old, &args.new, args.format == Format::Json)
+        }
+        PolicyCommand::History(args) => crate::history::history(
+            &args.name,
+            args.format == Format::Json,
+            args.data_dir.as_deref(),
+            args.database.as_deref(),
+        ),
     }
 }
 

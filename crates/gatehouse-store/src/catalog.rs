@@ -83,6 +83,29 @@ struct HistoryEntry {
     document_file: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct SampleIndex {
+    policies: Vec<SampleEntry>,
+}
+
+#[derive(Deserialize)]
+struct SampleEntry {
+    policy: String,
+}
+
+#[derive(Deserialize)]
+struct SampleHistory {
+    history: Vec<SampleVersion>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SampleVersion {
+    version: String,
+    date: String,
+    document_file: String,
+}
+
 fn millis(date: &str) -> Result<i64, StoreError> {
     let ts: jiff::Timestamp = date
         .parse()
@@ -106,28 +129,43 @@ fn version_number(id: &str) -> i64 {
 /// The catalog packed at build time from the project's `data/` folder (see `build.rs`).
 const PACK: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.pack"));
 
-/// Finds a file in the pack.
-fn packed(rel: &str) -> Result<String, StoreError> {
-    let mut rest = PACK;
-    while !rest.is_empty() {
-        let (header, after) = rest
-            .split_once('\n')
-            .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))?;
-        let (name, len) = header
-            .split_once('\t')
-            .and_then(|(n, l)| Some((n, l.parse::<usize>().ok()?)))
-            .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))?;
-        let content = after
-            .get(..len)
-            .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))?;
-        if name == rel {
-            return Ok(content.to_string());
+/// The pack's files: name -> (start, length) in [`PACK`].
+type PackIndex = std::collections::HashMap<&'static str, (usize, usize)>;
+
+/// The pack's index, read once.
+fn pack_index() -> &'static Result<PackIndex, String> {
+    static INDEX: std::sync::OnceLock<Result<PackIndex, String>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = std::collections::HashMap::new();
+        let mut at = 0;
+        while at < PACK.len() {
+            let rest = PACK.get(at..).unwrap_or("");
+            let (header, _) = rest
+                .split_once('\n')
+                .ok_or_else(|| "the embedded catalog is damaged".to_string())?;
+            let (name, len) = header
+                .split_once('\t')
+                .and_then(|(n, l)| Some((n, l.parse::<usize>().ok()?)))
+                .ok_or_else(|| "the embedded catalog is damaged".to_string())?;
+            let start = at + header.len() + 1;
+            index.insert(name, (start, len));
+            at = start + len + 1;
         }
-        rest = after.get(len + 1..).unwrap_or("");
-    }
-    Err(StoreError::config(format!(
-        "the embedded catalog has no {rel}"
-    )))
+        Ok(index)
+    })
+}
+
+/// Finds a file in the pack.
+pub(crate) fn packed_file(rel: &str) -> Result<String, StoreError> {
+    let index = pack_index()
+        .as_ref()
+        .map_err(|e| StoreError::config(e.clone()))?;
+    let (start, len) = index
+        .get(rel)
+        .ok_or_else(|| StoreError::config(format!("the embedded catalog has no {rel}")))?;
+    PACK.get(*start..start + len)
+        .map(str::to_string)
+        .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))
 }
 
 impl ProviderCatalog {
@@ -135,12 +173,13 @@ impl ProviderCatalog {
     /// recovered history of the Amazon Q policies, packed from the project's `data/` folder at
     /// build time.
     pub fn embedded() -> Result<ProviderCatalog, StoreError> {
-        ProviderCatalog::read_with(&|rel: &str| packed(rel))
+        ProviderCatalog::read_with(&|rel: &str| packed_file(rel))
     }
 
     /// Reads the catalog from a `data/` folder: `aws-managed-policies/` (every current policy,
-    /// its default version) and `managed-policy-history/` (every recovered version of the
-    /// Amazon Q policies, with AWS's dates).
+    /// its default version), `managed-policy-history/` (every recovered version of the Amazon
+    /// Q policies, with AWS's dates) and `history-sample/` (every recovered version of 30
+    /// popular policies).
     pub fn from_dir(data: &Path) -> Result<ProviderCatalog, StoreError> {
         ProviderCatalog::read_with(&|rel: &str| read(&data.join(rel)))
     }
@@ -165,6 +204,23 @@ impl ProviderCatalog {
                 document: read(&format!("managed-policy-history/{file}"))?,
                 created_at: millis(&date)?,
             });
+        }
+        // The history sample: every recovered version of 30 popular policies.
+        let sample: SampleIndex = serde_json::from_str(&read("history-sample/index.json")?)
+            .map_err(|e| StoreError::config(format!("history-sample/index.json: {e}")))?;
+        for p in sample.policies {
+            let file = format!("history-sample/{}/history.json", p.policy);
+            let h: SampleHistory = serde_json::from_str(&read(&file)?)
+                .map_err(|e| StoreError::config(format!("{file}: {e}")))?;
+            let mut versions = Vec::with_capacity(h.history.len());
+            for v in h.history {
+                versions.push(CatalogVersion {
+                    document: read(&format!("history-sample/{}/{}", p.policy, v.document_file))?,
+                    created_at: millis(&v.date)?,
+                    version_id: v.version,
+                });
+            }
+            recovered.entry(p.policy).or_insert(versions);
         }
         let mut policies = Vec::with_capacity(index.policies.len());
         for e in index.policies {
@@ -320,4 +376,9 @@ pub fn provider_actor() -> Actor {
         account: PROVIDER.to_string(),
         arn: PROVIDER_ACTOR.to_string(),
     }
+}
+
+/// The ARN of a catalog policy (`arn:aws:iam::aws:policy/<path><name>`).
+pub fn policy_arn_of(policy: &CatalogPolicy) -> String {
+    policies::policy_arn(PROVIDER, &policy.path, &policy.name)
 }

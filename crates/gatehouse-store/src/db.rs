@@ -77,6 +77,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
             transitive_tag_keys TEXT NOT NULL, source_identity TEXT);
          CREATE INDEX sessions_expiry ON sessions (expires_at)",
     ),
+    (
+        4,
+        "ALTER TABLE policy_versions ADD COLUMN blast_radius TEXT",
+    ),
 ];
 
 /// The connection pool and what kind of database it is.

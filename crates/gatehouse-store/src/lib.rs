@@ -16,6 +16,7 @@ pub mod datadir;
 mod db;
 mod effective;
 mod error;
+mod history;
 mod ids;
 mod inline;
 mod model;
@@ -28,11 +29,14 @@ mod tags;
 use std::sync::Arc;
 
 pub use access_keys::KeyOwner;
-pub use catalog::{CatalogPolicy, CatalogSummary, CatalogVersion, ProviderCatalog, provider_actor};
+pub use catalog::{
+    CatalogPolicy, CatalogSummary, CatalogVersion, ProviderCatalog, policy_arn_of, provider_actor,
+};
 pub use clock::{Clock, SystemClock};
 pub use db::Backend;
 pub use effective::Effective;
 pub use error::{ErrorCode, StoreError};
+pub use history::{Change, ChangeKind, SeedRow, VersionRecord, build_history, seed_table};
 pub use model::{AccessKey, Group, ManagedPolicy, PolicyVersion, PrincipalKind, Role, Tag, User};
 pub use policies::{PROVIDER, PolicyEntities, Scope, Usage};
 pub use sessions::{NewSession, Session};
@@ -88,6 +92,8 @@ pub struct Store {
     keys: Arc<access_keys::KeyCache>,
     /// Compiled session policies of STS sessions.
     sessions: Arc<sessions::SessionCache>,
+    /// Provider policies' histories worked out so far.
+    history: Arc<history::HistoryCache>,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,6 +128,7 @@ impl Store {
             known_accounts: Arc::default(),
             keys: Arc::default(),
             sessions: Arc::default(),
+            history: Arc::default(),
         })
     }
 

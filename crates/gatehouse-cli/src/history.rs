@@ -1,0 +1,202 @@
+//! `gatehouse policy diff` and `gatehouse policy history`: managed-policy updates, offline.
+
+use gatehouse_analysis::{ServiceReference, diff_documents};
+
+use crate::Status;
+use crate::input::read_policy;
+
+/// Reads one side of a diff: a file, `-`, or `NAME@VERSION` from the shipped catalog.
+fn side(spec: &str) -> Result<String, String> {
+    if let Some((name, version)) = spec.rsplit_once('@')
+        && !std::path::Path::new(spec).exists()
+    {
+        let catalog = gatehouse_store::ProviderCatalog::embedded().map_err(|e| e.message)?;
+        let policy = catalog
+            .policies
+            .iter()
+            .find(|p| {
+                p.name.eq_ignore_ascii_case(name) || gatehouse_store::policy_arn_of(p) == name
+            })
+            .ok_or_else(|| format!("no provider policy named {name}"))?;
+        let v = policy
+            .versions
+            .iter()
+            .find(|v| v.version_id.eq_ignore_ascii_case(version))
+            .ok_or_else(|| {
+                let known: Vec<&str> = policy
+                    .versions
+                    .iter()
+                    .map(|v| v.version_id.as_str())
+                    .collect();
+                format!(
+                    "{} has no recorded version {version} (recorded: {})",
+                    policy.name,
+                    known.join(", ")
+                )
+            })?;
+        return Ok(v.document.clone());
+    }
+    read_policy(spec).map_err(|e| format!("{spec}: {e}"))
+}
+
+pub fn diff(old: &str, new: &str, json: bool) -> Status {
+    let (o, n) = match (side(old), side(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return Status::Error;
+        }
+    };
+    match diff_documents(&o, &n, ServiceReference::embedded()) {
+        Ok(d) => {
+            if json {
+                match serde_json::to_string_pretty(&d) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Status::Error;
+                    }
+                }
+            } else {
+                print!("{d}");
+            }
+            match d.classification {
+                gatehouse_analysis::Classification::NoChange
+                | gatehouse_analysis::Classification::Reworded => Status::Ok,
+                _ => Status::Findings,
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Status::Error
+        }
+    }
+}
+
+fn date(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// The history from a store (a data directory) or, without one, from the shipped catalog.
+pub fn history(
+    name: &str,
+    json: bool,
+    data_dir: Option<&std::path::Path>,
+    database: Option<&str>,
+) -> Status {
+    let changes = match data_dir {
+        Some(dir) => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return Status::Error;
+                }
+            };
+            let result = runtime.block_on(async {
+                let (store, _) = gatehouse_store::Store::open_data_dir(dir, database)
+                    .await
+                    .map_err(|e| e.message)?;
+                store
+                    .policy_history(name)
+                    .await
+                    .map(|h| h.as_ref().clone())
+                    .map_err(|e| e.message)
+            });
+            match result {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Status::Error;
+                }
+            }
+        }
+        None => match from_catalog(name) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Status::Error;
+            }
+        },
+    };
+    if json {
+        match serde_json::to_string_pretty(&changes) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Status::Error;
+            }
+        }
+        return Status::Ok;
+    }
+    if let Some(first) = changes.first() {
+        println!(
+            "{} ({}): {} versions recorded",
+            first.policy_name,
+            first.policy_arn,
+            changes.len()
+        );
+    }
+    for c in changes.iter().rev() {
+        let class = c
+            .classification
+            .map_or(c.kind.as_str(), gatehouse_analysis::Classification::as_str);
+        let mut line = format!(
+            "{:<5} {}  {:<14} {}",
+            c.version_id,
+            date(c.created_at),
+            class,
+            c.description
+        );
+        if let Some(a) = &c.announced {
+            line.push_str(&format!(" (announced {a})"));
+        }
+        println!("{line}");
+        if c.classification
+            .is_some_and(|k| k != gatehouse_analysis::Classification::NoChange)
+        {
+            println!("      {}", c.summary);
+        }
+        if !c.missing_versions.is_empty() {
+            println!(
+                "      not recorded before it: {}",
+                c.missing_versions.join(", ")
+            );
+        }
+    }
+    Status::Ok
+}
+
+fn from_catalog(name: &str) -> Result<Vec<gatehouse_store::Change>, String> {
+    let catalog = gatehouse_store::ProviderCatalog::embedded().map_err(|e| e.message)?;
+    let policy = catalog
+        .policies
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name) || gatehouse_store::policy_arn_of(p) == name)
+        .ok_or_else(|| format!("no provider policy named {name}"))?;
+    let versions: Vec<gatehouse_store::VersionRecord> = policy
+        .versions
+        .iter()
+        .map(|v| gatehouse_store::VersionRecord {
+            number: v.version_id.trim_start_matches('v').parse().unwrap_or(1),
+            version_id: v.version_id.clone(),
+            document: v.document.clone(),
+            created_at: v.created_at,
+            description: None,
+            blast_radius: None,
+        })
+        .collect();
+    let seed = gatehouse_store::seed_table().map_err(|e| e.message)?;
+    Ok(gatehouse_store::build_history(
+        &policy.name,
+        &gatehouse_store::policy_arn_of(policy),
+        &versions,
+        &seed,
+        ServiceReference::embedded(),
+    ))
+}
