@@ -116,8 +116,8 @@ pub struct StatementSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StatementChange {
-    /// The Sid.
-    pub sid: String,
+    /// The Sid (none for statements without one, paired by effect and scope).
+    pub sid: Option<String>,
     /// Action patterns added.
     pub actions_added: Vec<String>,
     /// Action patterns removed.
@@ -304,61 +304,78 @@ fn statements_diff(old: &Policy<'_>, new: &Policy<'_>, d: &mut PolicyDiff) {
             .map(|x| x.node.to_string())
             .filter(|x| !x.is_empty())
     };
-    for (j, ns) in new_s.iter().enumerate() {
-        if new_used.get(j).copied().unwrap_or(true) {
-            continue;
+    // Then, among statements left, those without a Sid of the same effect and scope (the
+    // same statement with its action list edited).
+    for pass in [true, false] {
+        for (j, ns) in new_s.iter().enumerate() {
+            if new_used.get(j).copied().unwrap_or(true) {
+                continue;
+            }
+            let nsid = sid(ns);
+            if pass && nsid.is_none() {
+                continue;
+            }
+            let Some(nc) = new_c.get(j) else { continue };
+            let Some(i) = (0..old_s.len()).find(|&i| {
+                !old_used.get(i).copied().unwrap_or(true)
+                    && if pass {
+                        old_s.get(i).and_then(|s| sid(s)) == nsid
+                    } else {
+                        old_s.get(i).is_some_and(|s| sid(s).is_none())
+                            && old_c.get(i).is_some_and(|oc| {
+                                oc.effect == nc.effect
+                                    && oc.not_action == nc.not_action
+                                    && oc.grant == nc.grant
+                            })
+                    }
+            }) else {
+                continue;
+            };
+            let (Some(oc), Some(nc)) = (old_c.get(i), new_c.get(j)) else {
+                continue;
+            };
+            if let (Some(o), Some(n)) = (old_used.get_mut(i), new_used.get_mut(j)) {
+                *o = true;
+                *n = true;
+            }
+            let spelled = |s: &Statement<'_>| -> BTreeMap<String, String> {
+                s.action
+                    .iter()
+                    .flat_map(|a| a.values.iter())
+                    .map(|v| (v.node.to_ascii_lowercase(), v.node.to_string()))
+                    .collect()
+            };
+            let (os, nsp) = (
+                old_s.get(i).map(|s| spelled(s)).unwrap_or_default(),
+                spelled(ns),
+            );
+            let oa: BTreeSet<&String> = oc.actions.iter().collect();
+            let na: BTreeSet<&String> = nc.actions.iter().collect();
+            let res_changed = oc.grant.resources != nc.grant.resources
+                || oc.grant.not_resource != nc.grant.not_resource;
+            let cond_changed = oc.grant.conditions != nc.grant.conditions;
+            d.statements_changed.push(StatementChange {
+                sid: nsid,
+                actions_added: na
+                    .difference(&oa)
+                    .map(|a| nsp.get(*a).cloned().unwrap_or_else(|| (*a).clone()))
+                    .collect(),
+                actions_removed: oa
+                    .difference(&na)
+                    .map(|a| os.get(*a).cloned().unwrap_or_else(|| (*a).clone()))
+                    .collect(),
+                resources_before: res_changed.then(|| oc.grant.resources.clone()),
+                resources_after: res_changed.then(|| nc.grant.resources.clone()),
+                conditions_before: cond_changed.then(|| cond_lines(&oc.grant)),
+                conditions_after: cond_changed.then(|| cond_lines(&nc.grant)),
+                effect: (oc.effect != nc.effect).then(|| {
+                    (
+                        oc.effect.as_str().to_string(),
+                        nc.effect.as_str().to_string(),
+                    )
+                }),
+            });
         }
-        let Some(nsid) = sid(ns) else { continue };
-        let Some(i) = (0..old_s.len()).find(|&i| {
-            !old_used.get(i).copied().unwrap_or(true)
-                && old_s.get(i).and_then(|s| sid(s)).as_deref() == Some(nsid.as_str())
-        }) else {
-            continue;
-        };
-        let (Some(oc), Some(nc)) = (old_c.get(i), new_c.get(j)) else {
-            continue;
-        };
-        if let (Some(o), Some(n)) = (old_used.get_mut(i), new_used.get_mut(j)) {
-            *o = true;
-            *n = true;
-        }
-        let spelled = |s: &Statement<'_>| -> BTreeMap<String, String> {
-            s.action
-                .iter()
-                .flat_map(|a| a.values.iter())
-                .map(|v| (v.node.to_ascii_lowercase(), v.node.to_string()))
-                .collect()
-        };
-        let (os, nsp) = (
-            old_s.get(i).map(|s| spelled(s)).unwrap_or_default(),
-            spelled(ns),
-        );
-        let oa: BTreeSet<&String> = oc.actions.iter().collect();
-        let na: BTreeSet<&String> = nc.actions.iter().collect();
-        let res_changed = oc.grant.resources != nc.grant.resources
-            || oc.grant.not_resource != nc.grant.not_resource;
-        let cond_changed = oc.grant.conditions != nc.grant.conditions;
-        d.statements_changed.push(StatementChange {
-            sid: nsid,
-            actions_added: na
-                .difference(&oa)
-                .map(|a| nsp.get(*a).cloned().unwrap_or_else(|| (*a).clone()))
-                .collect(),
-            actions_removed: oa
-                .difference(&na)
-                .map(|a| os.get(*a).cloned().unwrap_or_else(|| (*a).clone()))
-                .collect(),
-            resources_before: res_changed.then(|| oc.grant.resources.clone()),
-            resources_after: res_changed.then(|| nc.grant.resources.clone()),
-            conditions_before: cond_changed.then(|| cond_lines(&oc.grant)),
-            conditions_after: cond_changed.then(|| cond_lines(&nc.grant)),
-            effect: (oc.effect != nc.effect).then(|| {
-                (
-                    oc.effect.as_str().to_string(),
-                    nc.effect.as_str().to_string(),
-                )
-            }),
-        });
     }
     for (s, used) in old_s.iter().zip(&old_used) {
         if !used {
@@ -759,7 +776,10 @@ impl PolicyDiff {
             + self.statements_removed.len()
             + self.statements_changed.len();
         if parts.is_empty() && stmts > 0 {
-            parts.push(format!("{stmts} statements reworded"));
+            parts.push(format!(
+                "{stmts} statement{} reworded",
+                if stmts == 1 { "" } else { "s" }
+            ));
         }
         let mut s = self.classification.as_str().to_string();
         if !parts.is_empty() {
@@ -869,7 +889,7 @@ impl std::fmt::Display for PolicyDiff {
             writeln!(f, "  - {}", stmt(s))?;
         }
         for c in &self.statements_changed {
-            writeln!(f, "  ~ [{}]", c.sid)?;
+            writeln!(f, "  ~ [{}]", c.sid.as_deref().unwrap_or("no Sid"))?;
             if let Some((a, b)) = &c.effect {
                 writeln!(f, "      Effect {a} -> {b}")?;
             }

@@ -275,6 +275,13 @@ pub fn pattern_covers(outer: &str, inner: &str) -> bool {
     if outer == "*" || outer == inner {
         return true;
     }
+    let wild = |s: &str| s.contains(['*', '?']);
+    if !wild(outer) {
+        return false;
+    }
+    if !wild(inner) {
+        return glob_match(outer, inner);
+    }
     let o: Vec<char> = outer.chars().collect();
     let i: Vec<char> = inner.chars().collect();
     // cov[a][b]: outer[a..] covers inner[b..]. Filled from the ends.
@@ -306,14 +313,15 @@ pub fn pattern_covers(outer: &str, inner: &str) -> bool {
 
 fn resources_cover(a: &Grant, b: &Grant) -> bool {
     match (a.not_resource, b.not_resource) {
-        (false, false) => b
-            .resources
-            .iter()
-            .all(|rb| a.resources.iter().any(|ra| pattern_covers(ra, rb))),
-        (true, true) => a
-            .resources
-            .iter()
-            .all(|na| b.resources.iter().any(|nb| pattern_covers(nb, na))),
+        // Resource lists are sorted: a pattern found as it is needs no inclusion test.
+        (false, false) => b.resources.iter().all(|rb| {
+            a.resources.binary_search(rb).is_ok()
+                || a.resources.iter().any(|ra| pattern_covers(ra, rb))
+        }),
+        (true, true) => a.resources.iter().all(|na| {
+            b.resources.binary_search(na).is_ok()
+                || b.resources.iter().any(|nb| pattern_covers(nb, na))
+        }),
         (false, true) => a.resources.iter().any(|r| r == "*"),
         (true, false) => false,
     }

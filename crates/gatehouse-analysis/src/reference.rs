@@ -74,6 +74,7 @@ struct Service {
 pub struct ServiceReference {
     actions: Vec<Action>,
     services: HashMap<String, Service>,
+    by_name: HashMap<String, ActionId>,
     prefixes: Vec<String>,
     updated_at: Option<String>,
 }
@@ -155,6 +156,12 @@ impl ServiceReference {
         if u32::try_from(reference.actions.len()).is_err() {
             return Err("service reference: too many actions".to_string());
         }
+        reference.by_name = reference
+            .actions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| Some((a.lower.clone(), u32::try_from(i).ok()?)))
+            .collect();
         Ok(reference)
     }
 
@@ -197,14 +204,11 @@ impl ServiceReference {
 
     /// Finds an action by name, ignoring case.
     pub fn find(&self, action: &str) -> Option<ActionId> {
-        let lower = action.to_ascii_lowercase();
-        let (prefix, _) = lower.split_once(':')?;
-        let service = self.services.get(prefix)?;
-        let slice = self.actions.get(service.first..service.end)?;
-        let i = slice
-            .binary_search_by(|a| a.lower.as_str().cmp(&lower))
-            .ok()?;
-        u32::try_from(service.first + i).ok()
+        if action.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_name.get(&action.to_ascii_lowercase()).copied()
+        } else {
+            self.by_name.get(action).copied()
+        }
     }
 
     /// Calls `f` with every action an action pattern (`s3:Get*`, `*`, `q:SendMessage`) matches.

@@ -1,0 +1,506 @@
+//! The analysis crate's tests: the service reference, the semantic diff on hand-written cases
+//! and on real AWS versions, and the replay of the whole history sample.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::path::PathBuf;
+
+use gatehouse_analysis::permissions::pattern_covers;
+use gatehouse_analysis::{Analyzed, Classification, Sensitive, ServiceReference, diff_documents};
+use serde::Deserialize;
+
+fn data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data")
+}
+
+fn reference() -> &'static ServiceReference {
+    ServiceReference::embedded()
+}
+
+fn doc(statements: &str) -> String {
+    format!(r#"{{"Version": "2012-10-17", "Statement": [{statements}]}}"#)
+}
+
+#[test]
+fn the_embedded_reference_is_read_whole() {
+    let r = reference();
+    assert_eq!(r.prefixes().len(), 457);
+    assert!(r.actions().len() > 22_000, "{}", r.actions().len());
+    assert_eq!(r.service_name("q"), Some("Amazon Q"));
+    // IAM matches action names without regard to case.
+    assert!(r.find("q:GetIdentityMetaData").is_some());
+    let mut n = 0;
+    r.expand("s3:GetObject*", |_| n += 1);
+    assert!(n > 5, "{n}");
+    let mut all = 0;
+    r.expand("*", |_| all += 1);
+    assert_eq!(all, r.actions().len());
+    let mut none = 0;
+    r.expand("nosuchservice:*", |_| none += 1);
+    assert_eq!(none, 0);
+}
+
+#[test]
+fn pattern_inclusion() {
+    for (outer, inner, covers) in [
+        ("*", "arn:aws:s3:::b/*", true),
+        ("arn:aws:s3:::b/*", "arn:aws:s3:::b/k", true),
+        ("arn:aws:s3:::b/*", "arn:aws:s3:::b/k/*", true),
+        ("arn:aws:s3:::b/k", "arn:aws:s3:::b/*", false),
+        (
+            "arn:aws:iam::*:role/*",
+            "arn:aws:iam::*:role/*AmazonSageMaker*",
+            true,
+        ),
+        (
+            "arn:aws:iam::*:role/*AmazonSageMaker*",
+            "arn:aws:iam::*:role/*",
+            false,
+        ),
+        ("a?c", "abc", true),
+        ("a?c", "a*c", false),
+        ("a*c", "a?c", true),
+        ("abc", "abc", true),
+        ("abc", "abd", false),
+    ] {
+        assert_eq!(
+            pattern_covers(outer, inner),
+            covers,
+            "{outer} covers {inner}"
+        );
+    }
+}
+
+#[test]
+fn hand_written_changes_are_classified() {
+    let get = r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}"#;
+    let cases: &[(&str, String, String, Classification)] = &[
+        ("same text", doc(get), doc(get), Classification::NoChange),
+        (
+            "whitespace only",
+            doc(get),
+            doc(get).replace(", ", ",\n    "),
+            Classification::NoChange,
+        ),
+        (
+            "a list instead of a string",
+            doc(get),
+            doc(&get.replace(r#""s3:GetObject""#, r#"["s3:GetObject"]"#)),
+            Classification::Reworded,
+        ),
+        (
+            "an action added",
+            doc(get),
+            doc(&get.replace(r#""s3:GetObject""#, r#"["s3:GetObject", "s3:PutObject"]"#)),
+            Classification::Expanded,
+        ),
+        (
+            "a wider resource",
+            doc(get),
+            doc(&get.replace("b/*", "*")),
+            Classification::Expanded,
+        ),
+        (
+            "a narrower resource",
+            doc(get),
+            doc(&get.replace("b/*", "b/public/*")),
+            Classification::Narrowed,
+        ),
+        (
+            "another resource",
+            doc(get),
+            doc(&get.replace("b/*", "c/*")),
+            Classification::Mixed,
+        ),
+        (
+            "a condition added",
+            doc(get),
+            doc(&get.replace(
+                r#""Resource""#,
+                r#""Condition": {"Bool": {"aws:SecureTransport": "true"}}, "Resource""#,
+            )),
+            Classification::Narrowed,
+        ),
+        (
+            "a condition removed",
+            doc(&get.replace(
+                r#""Resource""#,
+                r#""Condition": {"Bool": {"aws:SecureTransport": "true"}}, "Resource""#,
+            )),
+            doc(get),
+            Classification::Expanded,
+        ),
+        (
+            "more values for a positive operator",
+            doc(&get.replace(
+                r#""Resource""#,
+                r#""Condition": {"StringEquals": {"aws:PrincipalTag/team": "a"}}, "Resource""#,
+            )),
+            doc(&get.replace(
+                r#""Resource""#,
+                r#""Condition": {"StringEquals": {"aws:PrincipalTag/team": ["a", "b"]}}, "Resource""#,
+            )),
+            Classification::Expanded,
+        ),
+        (
+            "a deny added",
+            doc(get),
+            doc(&format!(
+                r#"{get}, {{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/secret/*"}}"#
+            )),
+            Classification::Narrowed,
+        ),
+        (
+            "a wildcard for the actions it names",
+            doc(r#"{"Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"}"#),
+            doc(r#"{"Effect": "Allow", "Action": ["sts:GetCallerIdentit*"], "Resource": "*"}"#),
+            Classification::Reworded,
+        ),
+        (
+            "Sid renamed",
+            doc(&get.replace("{", r#"{"Sid": "A", "#)),
+            doc(&get.replace("{", r#"{"Sid": "B", "#)),
+            Classification::Reworded,
+        ),
+    ];
+    for (name, old, new, expected) in cases {
+        let d = diff_documents(old, new, reference()).unwrap();
+        assert_eq!(d.classification, *expected, "{name}:\n{d}");
+    }
+}
+
+#[test]
+fn an_invalid_document_is_an_error_with_its_location() {
+    let e = diff_documents("{", &doc(""), reference()).unwrap_err();
+    assert_eq!(e.side, "old");
+    assert!(e.message.starts_with("line 1, column"), "{}", e.message);
+}
+
+#[test]
+fn not_action_and_unknown_actions() {
+    // NotAction grants every action it does not name, including ones only the other side names.
+    let d = diff_documents(
+        &doc(r#"{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}"#),
+        &doc(r#"{"Effect": "Allow", "NotAction": ["iam:*", "newservice:*"], "Resource": "*"}"#),
+        reference(),
+    )
+    .unwrap();
+    assert_eq!(d.classification, Classification::Narrowed, "{d}");
+    assert_eq!(d.no_longer_allowed, ["newservice:*"]);
+    let d = diff_documents(
+        &doc(r#"{"Effect": "Allow", "Action": "q:*", "Resource": "*"}"#),
+        &doc(r#"{"Effect": "Allow", "Action": ["q:*", "q:SomethingNew"], "Resource": "*"}"#),
+        reference(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.classification,
+        Classification::Reworded,
+        "q:* already grants it: {d}"
+    );
+}
+
+fn version(policy: &str, v: &str) -> String {
+    let sample = data()
+        .join("history-sample")
+        .join(policy)
+        .join(format!("{v}.json"));
+    let q = data()
+        .join("managed-policy-history")
+        .join(policy)
+        .join(format!("{v}.json"));
+    std::fs::read_to_string(if sample.exists() { sample } else { q }).unwrap()
+}
+
+/// Hand-picked updates of real AWS managed policies, each checked against its two documents.
+#[test]
+fn real_updates_match_their_documents() {
+    struct Case {
+        policy: &'static str,
+        old: &'static str,
+        new: &'static str,
+        class: Classification,
+        newly: &'static [&'static str],
+        gone: &'static [&'static str],
+        sensitive: &'static [&'static str],
+    }
+    let cases = [
+        Case {
+            policy: "AmazonQFullAccess",
+            old: "v1",
+            new: "v2",
+            class: Classification::Expanded,
+            newly: &["sts:SetContext"],
+            gone: &[],
+            sensitive: &["NewService sts"],
+        },
+        Case {
+            policy: "AmazonQFullAccess",
+            old: "v4",
+            new: "v5",
+            class: Classification::Expanded,
+            newly: &[
+                "iam:PassRole",
+                "q:CreatePlugin",
+                "q:DeletePlugin",
+                "q:GetPlugin",
+                "q:ListPluginProviders",
+                "q:ListPlugins",
+                "q:ListTagsForResource",
+                "q:TagResource",
+                "q:UntagResource",
+                "q:UsePlugin",
+            ],
+            gone: &[],
+            sensitive: &["NewService iam", "PassRole"],
+        },
+        Case {
+            policy: "AmazonQFullAccess",
+            old: "v7",
+            new: "v9",
+            class: Classification::NoChange,
+            newly: &[],
+            gone: &[],
+            sensitive: &[],
+        },
+        Case {
+            policy: "AmazonQDeveloperAccess",
+            old: "v6",
+            new: "v7",
+            class: Classification::Expanded,
+            newly: &[
+                "q:CreateArtifact",
+                "q:GetArtifact",
+                "q:GetArtifactActionResult",
+                "q:PerformArtifactAction",
+            ],
+            gone: &[],
+            sensitive: &[],
+        },
+        Case {
+            policy: "AWSServiceRoleForAmazonQDeveloper",
+            old: "v1",
+            new: "v2",
+            class: Classification::Expanded,
+            newly: &["identitystore:ListGroupMembershipsForMember"],
+            gone: &[],
+            sensitive: &["NewService identitystore"],
+        },
+        Case {
+            policy: "AWSServiceRoleForUserSubscriptions",
+            old: "v2",
+            new: "v3",
+            class: Classification::Expanded,
+            newly: &["kms:Decrypt"],
+            gone: &[],
+            sensitive: &["NewService kms"],
+        },
+        Case {
+            policy: "AmazonS3FullAccess",
+            old: "v1",
+            new: "v2",
+            class: Classification::Expanded,
+            newly: &[],
+            gone: &[],
+            sensitive: &[
+                "NewService s3-object-lambda",
+                "NewWildcard s3-object-lambda:*",
+            ],
+        },
+        Case {
+            policy: "Billing",
+            old: "v3",
+            new: "v4",
+            class: Classification::Narrowed,
+            newly: &[],
+            gone: &[
+                "awsbillingconsole:*Billing",
+                "awsbillingconsole:*PaymentMethods",
+                "awsbillingconsole:*Usage",
+            ],
+            sensitive: &[],
+        },
+        Case {
+            policy: "AWSConfigServiceRolePolicy",
+            old: "v45",
+            new: "v46",
+            class: Classification::Narrowed,
+            newly: &[],
+            gone: &["ssm:GetParameter"],
+            sensitive: &[],
+        },
+        Case {
+            policy: "AmazonSageMakerFullAccess",
+            old: "v19",
+            new: "v20",
+            class: Classification::Narrowed,
+            newly: &[],
+            gone: &[],
+            sensitive: &[],
+        },
+        Case {
+            policy: "AWSOrganizationsFullAccess",
+            old: "v5",
+            new: "v6",
+            class: Classification::Reworded,
+            newly: &[],
+            gone: &[],
+            sensitive: &[],
+        },
+        Case {
+            policy: "AmazonECSServiceRolePolicy",
+            old: "v13",
+            new: "v14",
+            class: Classification::Reworded,
+            newly: &[],
+            gone: &[],
+            sensitive: &[],
+        },
+    ];
+    for c in &cases {
+        let (old, new) = (version(c.policy, c.old), version(c.policy, c.new));
+        let d = diff_documents(&old, &new, reference()).unwrap();
+        let what = format!("{} {} -> {}:\n{d}", c.policy, c.old, c.new);
+        assert_eq!(d.classification, c.class, "{what}");
+        if !c.newly.is_empty() || c.class != Classification::Expanded {
+            assert_eq!(d.newly_allowed, c.newly, "{what}");
+        }
+        assert_eq!(d.no_longer_allowed, c.gone, "{what}");
+        let flags: Vec<String> = d
+            .sensitive
+            .iter()
+            .map(|s| match s {
+                Sensitive::NewService { service } => format!("NewService {service}"),
+                Sensitive::NewWildcard { pattern } => format!("NewWildcard {pattern}"),
+                Sensitive::PermissionsManagement { .. } => "PermissionsManagement".to_string(),
+                Sensitive::PassRole => "PassRole".to_string(),
+            })
+            .filter(|f| f != "PermissionsManagement")
+            .collect();
+        assert_eq!(flags, c.sensitive, "{what}");
+    }
+}
+
+/// AmazonQFullAccess v2 -> v3 replaced `q:*` with 12 named actions: every other q action of
+/// the service reference is no longer allowed.
+#[test]
+fn q_star_replaced_by_twelve_actions_lists_every_q_action_lost() {
+    let (old, new) = (
+        version("AmazonQFullAccess", "v2"),
+        version("AmazonQFullAccess", "v3"),
+    );
+    let d = diff_documents(&old, &new, reference()).unwrap();
+    assert_eq!(d.classification, Classification::Mixed);
+    assert_eq!(
+        d.newly_allowed,
+        ["cloudformation:GetResource", "cloudformation:ListResources"]
+    );
+    let v3: serde_json::Value = serde_json::from_str(&new).unwrap();
+    let named: Vec<String> = v3["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_ascii_lowercase))
+        .filter(|a| a.starts_with("q:"))
+        .collect();
+    assert_eq!(named.len(), 12);
+    let expected: Vec<String> = reference()
+        .actions()
+        .iter()
+        .filter(|a| a.lower.starts_with("q:") && !named.contains(&a.lower))
+        .map(|a| a.name.clone())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(d.no_longer_allowed, expected);
+}
+
+#[derive(Deserialize)]
+struct Index {
+    policies: Vec<IndexEntry>,
+}
+
+#[derive(Deserialize)]
+struct IndexEntry {
+    policy: String,
+}
+
+#[derive(Deserialize)]
+struct History {
+    history: Vec<Version>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Version {
+    version: String,
+    date: String,
+    document_file: String,
+}
+
+/// Replays the 761 versions of the history sample: every change is classified, and every
+/// republication of 2026-02-11/12 whose document is the same is NoChange.
+#[test]
+fn the_history_sample_replays_and_every_change_is_classified() {
+    let dir = data().join("history-sample");
+    let index: Index =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index.policies.len(), 30);
+    let (mut versions, mut diffs, mut republications) = (0, 0, 0);
+    let mut counts = std::collections::BTreeMap::new();
+    for p in &index.policies {
+        let h: History = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(&p.policy).join("history.json")).unwrap(),
+        )
+        .unwrap();
+        let texts: Vec<String> = h
+            .history
+            .iter()
+            .map(|v| std::fs::read_to_string(dir.join(&p.policy).join(&v.document_file)).unwrap())
+            .collect();
+        let read: Vec<Analyzed<'_>> = texts
+            .iter()
+            .map(|t| Analyzed::new(t, "version", reference()).unwrap())
+            .collect();
+        versions += read.len();
+        for (i, pair) in read.windows(2).enumerate() {
+            let d = pair[0].diff(&pair[1], reference());
+            diffs += 1;
+            *counts.entry(d.classification).or_insert(0) += 1;
+            let v = &h.history[i + 1];
+            let same: bool = serde_json::from_str::<serde_json::Value>(&texts[i]).unwrap()
+                == serde_json::from_str::<serde_json::Value>(&texts[i + 1]).unwrap();
+            assert_eq!(
+                d.classification == Classification::NoChange,
+                same,
+                "{} {}: NoChange exactly when the document is the same",
+                p.policy,
+                v.version
+            );
+            if v.date.starts_with("2026-02-11") || v.date.starts_with("2026-02-12") {
+                republications += 1;
+                assert!(same, "{} {} changed on 2026-02-11/12", p.policy, v.version);
+                assert_eq!(d.classification, Classification::NoChange);
+            }
+        }
+    }
+    assert_eq!(versions, 761);
+    assert_eq!(diffs, 731);
+    assert_eq!(republications, 50);
+    for class in [
+        Classification::Expanded,
+        Classification::Narrowed,
+        Classification::Mixed,
+        Classification::Reworded,
+        Classification::NoChange,
+    ] {
+        assert!(
+            counts.get(&class).copied().unwrap_or(0) > 0,
+            "{class:?}: {counts:?}"
+        );
+    }
+}
