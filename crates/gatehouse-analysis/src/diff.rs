@@ -698,6 +698,11 @@ impl<'a> Analyzed<'a> {
         })
     }
 
+    /// The document's permissions.
+    pub fn permissions(&self) -> &Permissions {
+        &self.permissions
+    }
+
     /// Whether two documents are the same (as JSON: whitespace aside).
     pub fn same_document(&self, other: &Analyzed<'_>) -> bool {
         self.text == other.text || (self.value.is_some() && self.value == other.value)
@@ -741,6 +746,35 @@ pub fn abbreviate(items: &[String], max: usize) -> String {
 }
 
 impl PolicyDiff {
+    /// The actions an identity with this policy attached may gain: newly allowed, allowed more
+    /// widely, or no longer denied.
+    pub fn gains(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.newly_allowed.clone();
+        for c in &self.allowed_scope_changed {
+            if c.direction != "Narrowed" {
+                out.extend(c.actions.iter().cloned());
+            }
+        }
+        out.extend(self.no_longer_denied.iter().cloned());
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The actions it may lose: no longer allowed, allowed less widely, or newly denied.
+    pub fn losses(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.no_longer_allowed.clone();
+        for c in &self.allowed_scope_changed {
+            if c.direction != "Broadened" {
+                out.extend(c.actions.iter().cloned());
+            }
+        }
+        out.extend(self.newly_denied.iter().cloned());
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// One line: `Mixed: +2 actions, -25 actions; sensitive: new service cloudformation`.
     pub fn headline(&self) -> String {
         let mut parts = Vec::new();

@@ -363,3 +363,27 @@ pub fn grant_covers(a: &Grant, b: &Grant) -> bool {
 pub fn grants_cover(a: &[&Grant], b: &[&Grant]) -> bool {
     b.iter().all(|gb| a.iter().any(|ga| grant_covers(ga, gb)))
 }
+
+impl Permissions {
+    /// The grants for an action given by name (`s3:GetObject`, any case): (allow, deny).
+    pub fn grants_for(&self, action: &str, reference: &ServiceReference) -> (Grants, Grants) {
+        match reference.find(action) {
+            Some(id) => self.of(&ActionKey::Known(id)),
+            None => self.grants_for_unknown(&action.to_ascii_lowercase()),
+        }
+    }
+
+    /// Whether any statement allows the action (on some resource, under some conditions).
+    pub fn allows(&self, action: &str, reference: &ServiceReference) -> bool {
+        !self.grants_for(action, reference).0.is_empty()
+    }
+
+    /// Whether a statement denies the action on every resource without conditions.
+    pub fn denies_outright(&self, action: &str, reference: &ServiceReference) -> bool {
+        self.grants_for(action, reference).1.iter().any(|g| {
+            self.grant(*g).is_some_and(|g| {
+                !g.not_resource && g.conditions.is_empty() && g.resources.iter().any(|r| r == "*")
+            })
+        })
+    }
+}

@@ -2,7 +2,26 @@
 
 use gatehouse_analysis::{ServiceReference, diff_documents};
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use crate::Status;
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+pub fn emit(text: &str) -> Status {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Status::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Status::Ok,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            Status::Error
+        }
+    }
+}
 use crate::input::read_policy;
 
 /// Reads one side of a diff: a file, `-`, or `NAME@VERSION` from the shipped catalog.
@@ -51,14 +70,16 @@ pub fn diff(old: &str, new: &str, json: bool) -> Status {
         Ok(d) => {
             if json {
                 match serde_json::to_string_pretty(&d) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => {
+                        emit(&format!("{s}\n"));
+                    }
                     Err(e) => {
                         eprintln!("error: {e}");
                         return Status::Error;
                     }
                 }
             } else {
-                print!("{d}");
+                emit(&d.to_string());
             }
             match d.classification {
                 gatehouse_analysis::Classification::NoChange
@@ -126,16 +147,17 @@ pub fn history(
     };
     if json {
         match serde_json::to_string_pretty(&changes) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => return emit(&format!("{s}\n")),
             Err(e) => {
                 eprintln!("error: {e}");
                 return Status::Error;
             }
         }
-        return Status::Ok;
     }
+    let mut out = String::new();
     if let Some(first) = changes.first() {
-        println!(
+        let _ = writeln!(
+            out,
             "{} ({}): {} versions recorded",
             first.policy_name,
             first.policy_arn,
@@ -156,20 +178,21 @@ pub fn history(
         if let Some(a) = &c.announced {
             line.push_str(&format!(" (announced {a})"));
         }
-        println!("{line}");
+        let _ = writeln!(out, "{line}");
         if c.classification
             .is_some_and(|k| k != gatehouse_analysis::Classification::NoChange)
         {
-            println!("      {}", c.summary);
+            let _ = writeln!(out, "      {}", c.summary);
         }
         if !c.missing_versions.is_empty() {
-            println!(
+            let _ = writeln!(
+                out,
                 "      not recorded before it: {}",
                 c.missing_versions.join(", ")
             );
         }
     }
-    Status::Ok
+    emit(&out)
 }
 
 fn from_catalog(name: &str) -> Result<Vec<gatehouse_store::Change>, String> {

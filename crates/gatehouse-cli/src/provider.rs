@@ -9,7 +9,7 @@ use crate::input::read_policy;
 
 #[derive(Subcommand)]
 pub enum ProviderCommand {
-    /// Publish a new default version of a provider-managed policy.
+    /// Publish a new default version of a provider-managed policy, and show its blast radius.
     ///
     /// The new version takes effect at once for every user, group and role the policy is
     /// attached to, in every account. The document is checked by the rules AWS's own managed
@@ -26,9 +26,17 @@ pub struct PublishArgs {
     /// The new document, or `-` for standard input.
     #[arg(long, value_name = "FILE")]
     document: String,
-    /// What changed, as the policy's update history will show it.
-    #[arg(long, value_name = "TEXT")]
-    description: String,
+    /// What changed, as the policy's update history will show it (required unless
+    /// `--dry-run`).
+    #[arg(long, value_name = "TEXT", required_unless_present = "dry_run")]
+    description: Option<String>,
+    /// Publish nothing: show the diff with the current default version and the blast radius,
+    /// every user, group and role in every account that would gain or lose actions.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the blast radius as JSON instead of text.
+    #[arg(long)]
+    json: bool,
     /// The data directory (its database and secret key).
     #[arg(long, value_name = "DIR", default_value = "gatehouse-data")]
     data_dir: PathBuf,
@@ -78,12 +86,26 @@ fn publish(args: &PublishArgs) -> Status {
                 summary.policies, summary.versions
             );
         }
+        if args.dry_run {
+            return match store.publish_dry_run(&args.policy, &document).await {
+                Ok(blast) => {
+                    print_blast(&blast, args.json);
+                    Status::Ok
+                }
+                Err(e) => {
+                    eprintln!("{}: {}: {}", args.document, e.code.as_str(), e.message);
+                    Status::Findings
+                }
+            };
+        }
+        let description = args.description.as_deref().unwrap_or_default();
         match store
-            .publish_provider_version(&args.policy, &document, &args.description)
+            .publish_provider_version_reporting(&args.policy, &document, description)
             .await
         {
-            Ok(v) => {
+            Ok((v, blast)) => {
                 println!("published {} {} (default)", args.policy, v.version_id);
+                print_blast(&blast, args.json);
                 Status::Ok
             }
             Err(e) => {
@@ -92,4 +114,17 @@ fn publish(args: &PublishArgs) -> Status {
             }
         }
     })
+}
+
+fn print_blast(blast: &gatehouse_store::BlastRadius, json: bool) {
+    if json {
+        match serde_json::to_string_pretty(blast) {
+            Ok(s) => {
+                crate::history::emit(&format!("{s}\n"));
+            }
+            Err(e) => eprintln!("error: {e}"),
+        }
+    } else {
+        crate::history::emit(&blast.to_string());
+    }
 }

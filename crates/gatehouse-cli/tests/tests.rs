@@ -457,11 +457,32 @@ fn provider_publish_makes_a_new_default_version() {
             None,
         )
     };
-    let o = publish(&doc);
+    // A dry run first: it reports and publishes nothing.
+    let o = gatehouse(
+        &[
+            "provider",
+            "publish",
+            "--data-dir",
+            data,
+            "--policy",
+            "AmazonQDeveloperAccess",
+            "--document",
+            &doc,
+            "--dry-run",
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o),
-        "published AmazonQDeveloperAccess v8 (default)\n"
+    assert!(
+        stdout(&o)
+            .starts_with("arn:aws:iam::aws:policy/AmazonQDeveloperAccess (from v7): Narrowed: -"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("reaches 0 identities in 0 accounts"),
+        "{}",
+        stdout(&o)
     );
     assert!(
         stderr(&o).contains("loaded the provider catalog: 1568 policies"),
@@ -469,9 +490,21 @@ fn provider_publish_makes_a_new_default_version() {
         stderr(&o)
     );
     let o = publish(&doc);
-    assert_eq!(
-        stdout(&o),
-        "published AmazonQDeveloperAccess v9 (default)\n"
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(
+            "published AmazonQDeveloperAccess v8 (default)\narn:aws:iam::aws:policy/AmazonQDeveloperAccess (from v7): Narrowed"
+        ),
+        "the dry run published nothing: {}",
+        stdout(&o)
+    );
+    let o = publish(&doc);
+    assert!(
+        stdout(&o).starts_with(
+            "published AmazonQDeveloperAccess v9 (default)\narn:aws:iam::aws:policy/AmazonQDeveloperAccess (from v8): NoChange\n"
+        ),
+        "{}",
+        stdout(&o)
     );
     assert!(
         !stderr(&o).contains("loaded"),
@@ -554,4 +587,94 @@ fn serve_starts_answers_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     assert!(lines.any(|l| l.unwrap() == "gatehouse: stopped"));
+}
+
+/// `gatehouse policy diff` compares versions of the shipped catalog or files, and exits 1 when
+/// the permissions differ; `gatehouse policy history` lists every version with its
+/// classification, from the catalog or from a data directory.
+#[test]
+fn policy_diff_and_history() {
+    let o = gatehouse(
+        &[
+            "policy",
+            "diff",
+            "AmazonQFullAccess@v2",
+            "AmazonQFullAccess@v3",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("Mixed: +2 allowed, -"), "{out}");
+    assert!(out.contains("\nNo longer allowed ("), "{out}");
+    assert!(out.contains("\n  q:CreatePlugin\n"), "{out}");
+    let o = gatehouse(
+        &[
+            "policy",
+            "diff",
+            "--format",
+            "json",
+            "AmazonQFullAccess@v7",
+            "AmazonQFullAccess@v9",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(d["Classification"], "NoChange");
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(&dir, "a.json", br#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}"#);
+    let b = write(&dir, "b.json", br#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["*"]}}"#);
+    let o = gatehouse(&["policy", "diff", &a, &b], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "Reworded\n");
+    let o = gatehouse(&["policy", "diff", &a, "AmazonQFullAccess@v99"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("AmazonQFullAccess has no recorded version v99"),
+        "{}",
+        stderr(&o)
+    );
+    let bad = write(&dir, "bad.json", b"{");
+    let o = gatehouse(&["policy", "diff", &a, &bad], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("error: new document: line 1, column"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = gatehouse(&["policy", "history", "AmazonQFullAccess"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "AmazonQFullAccess (arn:aws:iam::aws:policy/AmazonQFullAccess): 10 versions recorded"
+    );
+    assert!(lines[1].starts_with("v12   2026-05-20  Expanded "), "{out}");
+    assert!(
+        out.contains("v2    2024-04-29  Expanded       Additional permissions have been added to enable subscriptions checks for Amazon Q Developer. (announced 2024-04-30)"),
+        "{out}"
+    );
+    let o = gatehouse(
+        &[
+            "policy",
+            "history",
+            "--format",
+            "json",
+            "AmazonQDeveloperAccess",
+        ],
+        None,
+    );
+    let h: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let ids: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["VersionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]);
+    let o = gatehouse(&["policy", "history", "NoSuchPolicy"], None);
+    assert_eq!(o.status.code(), Some(2));
 }

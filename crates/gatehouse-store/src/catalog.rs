@@ -9,6 +9,7 @@ use gatehouse_policy::{Mode, PolicyKind, ValidateOptions, validate};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::blast::BlastRadius;
 use crate::db::Event;
 use crate::error::{ErrorCode, StoreError};
 use crate::model::PolicyVersion;
@@ -317,17 +318,46 @@ impl Store {
         document: &str,
         description: &str,
     ) -> Result<PolicyVersion, StoreError> {
-        if let Err(diags) = validate(
-            document,
-            &ValidateOptions::new(PolicyKind::Identity, Mode::Provider),
-        ) {
-            return Err(diags.first().map(diagnostic_error).unwrap_or_else(|| {
-                StoreError::new(
-                    ErrorCode::MalformedPolicyDocument,
-                    "Syntax errors in policy.",
-                )
-            }));
-        }
+        Ok(self
+            .publish_provider_version_reporting(name, document, description)
+            .await?
+            .0)
+    }
+
+    /// What publishing `document` as the new default version of provider policy `name` would
+    /// do, without publishing: the diff with the current default and who gains and loses what.
+    pub async fn publish_dry_run(
+        &self,
+        name: &str,
+        document: &str,
+    ) -> Result<BlastRadius, StoreError> {
+        check_provider_document(document)?;
+        let arn = self.provider_arn(name).await?;
+        self.blast_radius(&arn, document).await
+    }
+
+    async fn provider_arn(&self, name: &str) -> Result<String, StoreError> {
+        sqlx::query_scalar("SELECT arn FROM policies WHERE account = $1 AND name_lower = $2")
+            .bind(PROVIDER)
+            .bind(name.to_lowercase())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| StoreError::no_such(format!("No provider policy named {name}.")))
+    }
+
+    /// [`Store::publish_provider_version`], returning the blast radius kept with the version.
+    pub async fn publish_provider_version_reporting(
+        &self,
+        name: &str,
+        document: &str,
+        description: &str,
+    ) -> Result<(PolicyVersion, BlastRadius), StoreError> {
+        check_provider_document(document)?;
+        let blast = self
+            .blast_radius(&self.provider_arn(name).await?, document)
+            .await?;
+        let blast_json = serde_json::to_string(&blast)
+            .map_err(|e| StoreError::config(format!("blast radius: {e}")))?;
         let mut w = self.db.begin().await?;
         let row: Option<(String, String, i64)> = sqlx::query_as(
             "SELECT arn, default_version, next_version FROM policies WHERE account = $1 AND name_lower = $2",
@@ -340,6 +370,12 @@ impl Store {
             row.ok_or_else(|| StoreError::no_such(format!("No provider policy named {name}.")))?;
         let now = self.now();
         let vid = insert_version(&mut w, &arn, number, document, now, Some(description)).await?;
+        sqlx::query("UPDATE policy_versions SET blast_radius = $1 WHERE policy_arn = $2 AND version_id = $3")
+            .bind(&blast_json)
+            .bind(&arn)
+            .bind(&vid)
+            .execute(&mut *w.tx)
+            .await?;
         sqlx::query("UPDATE policies SET default_version = $1, next_version = $2, updated_at = $3 WHERE arn = $4")
             .bind(&vid)
             .bind(number + 1)
@@ -360,13 +396,32 @@ impl Store {
         })
         .await?;
         w.commit().await?;
-        Ok(PolicyVersion {
-            version_id: vid,
-            document: None,
-            is_default: true,
-            created_at: now,
-            change_description: Some(description.to_string()),
-        })
+        Ok((
+            PolicyVersion {
+                version_id: vid,
+                document: None,
+                is_default: true,
+                created_at: now,
+                change_description: Some(description.to_string()),
+            },
+            blast,
+        ))
+    }
+}
+
+/// Checks a provider document by the rules AWS's own policies meet.
+fn check_provider_document(document: &str) -> Result<(), StoreError> {
+    match validate(
+        document,
+        &ValidateOptions::new(PolicyKind::Identity, Mode::Provider),
+    ) {
+        Ok(_) => Ok(()),
+        Err(diags) => Err(diags.first().map(diagnostic_error).unwrap_or_else(|| {
+            StoreError::new(
+                ErrorCode::MalformedPolicyDocument,
+                "Syntax errors in policy.",
+            )
+        })),
     }
 }
 

@@ -9,6 +9,7 @@
 //! cache invalidation.
 
 mod access_keys;
+mod blast;
 mod catalog;
 mod clock;
 mod crypto;
@@ -29,6 +30,7 @@ mod tags;
 use std::sync::Arc;
 
 pub use access_keys::KeyOwner;
+pub use blast::{Affected, BlastRadius};
 pub use catalog::{
     CatalogPolicy, CatalogSummary, CatalogVersion, ProviderCatalog, policy_arn_of, provider_actor,
 };

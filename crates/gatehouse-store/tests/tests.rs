@@ -12,6 +12,7 @@
 
 mod crash;
 mod effective;
+mod history;
 mod rules;
 
 use std::path::PathBuf;

@@ -1,0 +1,352 @@
+//! The blast radius of a provider-policy update: which users, groups and roles, in every
+//! account, gain or lose which actions through it. Worked out before publishing (a dry run)
+//! and kept with the version afterwards.
+//!
+//! An identity gains an action the update newly allows (or allows more widely) unless its
+//! other policies already allow it, a statement of them denies it outright, or its
+//! permissions boundary does not allow it; it loses an action the update stops allowing
+//! unless its other policies still allow it. Users are counted through their groups too, and
+//! identities whose permissions boundary is the policy are counted with their own policies.
+//! "Allow" here is per action, whatever the resource: a report of who to look at, not a
+//! decision (the engine decides).
+
+use gatehouse_analysis::{Analyzed, Classification, ServiceReference, diff_documents};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::Store;
+use crate::error::StoreError;
+use crate::policies::PROVIDER;
+
+/// One identity the update reaches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Affected {
+    /// The account.
+    pub account: String,
+    /// `User`, `Group` or `Role`.
+    pub kind: String,
+    /// The name.
+    pub name: String,
+    /// The ARN.
+    pub arn: String,
+    /// How the policy reaches it: `attached`, `group NAME` or `permissions boundary`.
+    pub via: String,
+    /// Actions it gains.
+    pub gains: Vec<String>,
+    /// Actions it loses.
+    pub loses: Vec<String>,
+}
+
+/// The blast radius of an update.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BlastRadius {
+    /// The policy.
+    pub policy_arn: String,
+    /// The version the update replaces as the default.
+    pub from_version: String,
+    /// The update's classification.
+    pub classification: Classification,
+    /// The diff's summary.
+    pub summary: String,
+    /// Accounts with at least one identity the policy reaches.
+    pub accounts: usize,
+    /// Every identity the policy reaches (affected or not), by account, kind and name.
+    pub identities: Vec<Affected>,
+}
+
+impl BlastRadius {
+    /// The identities that gain or lose anything.
+    pub fn affected(&self) -> impl Iterator<Item = &Affected> {
+        self.identities
+            .iter()
+            .filter(|a| !a.gains.is_empty() || !a.loses.is_empty())
+    }
+}
+
+impl std::fmt::Display for BlastRadius {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} (from {}): {}",
+            self.policy_arn, self.from_version, self.summary
+        )?;
+        let affected: Vec<&Affected> = self.affected().collect();
+        writeln!(
+            f,
+            "reaches {} identities in {} accounts; {} gain or lose permissions",
+            self.identities.len(),
+            self.accounts,
+            affected.len()
+        )?;
+        for a in affected {
+            writeln!(f, "  {} {} {} ({})", a.account, a.kind, a.name, a.via)?;
+            if !a.gains.is_empty() {
+                writeln!(
+                    f,
+                    "    gains: {}",
+                    gatehouse_analysis::abbreviate(&a.gains, 10)
+                )?;
+            }
+            if !a.loses.is_empty() {
+                writeln!(
+                    f,
+                    "    loses: {}",
+                    gatehouse_analysis::abbreviate(&a.loses, 10)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An identity found reached by the policy, before its other policies are read.
+struct Reached {
+    account: String,
+    kind: &'static str,
+    name: String,
+    name_lower: String,
+    arn: String,
+    boundary: Option<String>,
+    via: String,
+}
+
+fn kind_name(kind: &str) -> &'static str {
+    match kind {
+        "user" => "User",
+        "group" => "Group",
+        _ => "Role",
+    }
+}
+
+impl Store {
+    /// The blast radius of making `document` the default version of provider policy `arn`.
+    pub async fn blast_radius(&self, arn: &str, document: &str) -> Result<BlastRadius, StoreError> {
+        let pool = &self.db.pool;
+        let row = sqlx::query(
+            "SELECT p.default_version, v.document FROM policies p
+             JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
+             WHERE p.arn = $1 AND p.account = $2",
+        )
+        .bind(arn)
+        .bind(PROVIDER)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::no_such(format!("Policy {arn} was not found.")))?;
+        let from_version: String = row.try_get(0)?;
+        let current: String = row.try_get(1)?;
+        let reference = ServiceReference::embedded();
+        let diff = diff_documents(&current, document, reference)
+            .map_err(|e| StoreError::config(e.to_string()))?;
+        let (gains, losses) = (diff.gains(), diff.losses());
+
+        // Everyone the policy reaches: attached identities, the members of attached groups,
+        // and identities whose boundary it is.
+        let mut reached: Vec<Reached> = Vec::new();
+        let rows = sqlx::query(
+            "SELECT a.account, a.kind, p.name, p.name_lower, p.arn, p.boundary_arn
+             FROM attachments a JOIN principals p
+               ON p.account = a.account AND p.kind = a.kind AND p.name_lower = a.name_lower
+             WHERE a.policy_arn = $1 ORDER BY a.account, a.kind, p.name_lower",
+        )
+        .bind(arn)
+        .fetch_all(pool)
+        .await?;
+        for r in rows {
+            let kind: String = r.try_get(1)?;
+            reached.push(Reached {
+                account: r.try_get(0)?,
+                kind: kind_name(&kind),
+                name: r.try_get(2)?,
+                name_lower: r.try_get(3)?,
+                arn: r.try_get(4)?,
+                boundary: r.try_get(5)?,
+                via: "attached".to_string(),
+            });
+        }
+        let groups: Vec<(String, String, String)> = reached
+            .iter()
+            .filter(|r| r.kind == "Group")
+            .map(|r| (r.account.clone(), r.name_lower.clone(), r.name.clone()))
+            .collect();
+        for (account, group_lower, group) in groups {
+            let rows = sqlx::query(
+                "SELECT p.name, p.name_lower, p.arn, p.boundary_arn FROM group_members m
+                 JOIN principals p ON p.account = m.account AND p.kind = 'user'
+                   AND p.name_lower = m.user_lower
+                 WHERE m.account = $1 AND m.group_lower = $2 ORDER BY p.name_lower",
+            )
+            .bind(&account)
+            .bind(&group_lower)
+            .fetch_all(pool)
+            .await?;
+            for r in rows {
+                reached.push(Reached {
+                    account: account.clone(),
+                    kind: "User",
+                    name: r.try_get(0)?,
+                    name_lower: r.try_get(1)?,
+                    arn: r.try_get(2)?,
+                    boundary: r.try_get(3)?,
+                    via: format!("group {group}"),
+                });
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT account, kind, name, name_lower, arn FROM principals
+             WHERE boundary_arn = $1 ORDER BY account, kind, name_lower",
+        )
+        .bind(arn)
+        .fetch_all(pool)
+        .await?;
+        for r in rows {
+            let kind: String = r.try_get(1)?;
+            reached.push(Reached {
+                account: r.try_get(0)?,
+                kind: kind_name(&kind),
+                name: r.try_get(2)?,
+                name_lower: r.try_get(3)?,
+                arn: r.try_get(4)?,
+                boundary: None,
+                via: "permissions boundary".to_string(),
+            });
+        }
+
+        let mut identities = Vec::with_capacity(reached.len());
+        for r in reached {
+            let boundary_doc: Option<String> = match &r.boundary {
+                Some(b) => self.boundary_document(b).await?,
+                None => None,
+            };
+            let others = self.other_documents(&r, arn).await?;
+            let others: Vec<Analyzed<'_>> = others
+                .iter()
+                .filter_map(|d| Analyzed::new(d, "policy", reference).ok())
+                .collect();
+            let boundary = boundary_doc
+                .as_deref()
+                .and_then(|d| Analyzed::new(d, "boundary", reference).ok());
+            let allowed_elsewhere =
+                |a: &str| others.iter().any(|o| o.permissions().allows(a, reference));
+            let denied = |a: &str| {
+                others
+                    .iter()
+                    .any(|o| o.permissions().denies_outright(a, reference))
+            };
+            let bounded = |a: &str| {
+                boundary
+                    .as_ref()
+                    .is_none_or(|b| b.permissions().allows(a, reference))
+            };
+            let (g, l) = if r.via == "permissions boundary" {
+                // The policy bounds this identity: it gains what its own policies allow and the
+                // new boundary lets through, and loses what they allow and it no longer does.
+                (
+                    gains
+                        .iter()
+                        .filter(|a| allowed_elsewhere(a) && !denied(a))
+                        .cloned()
+                        .collect(),
+                    losses
+                        .iter()
+                        .filter(|a| allowed_elsewhere(a) && !denied(a))
+                        .cloned()
+                        .collect(),
+                )
+            } else {
+                (
+                    gains
+                        .iter()
+                        .filter(|a| !allowed_elsewhere(a) && !denied(a) && bounded(a))
+                        .cloned()
+                        .collect(),
+                    losses
+                        .iter()
+                        .filter(|a| !allowed_elsewhere(a) && !denied(a) && bounded(a))
+                        .cloned()
+                        .collect(),
+                )
+            };
+            identities.push(Affected {
+                account: r.account,
+                kind: r.kind.to_string(),
+                name: r.name,
+                arn: r.arn,
+                via: r.via,
+                gains: g,
+                loses: l,
+            });
+        }
+        let accounts = identities
+            .iter()
+            .map(|a| a.account.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        Ok(BlastRadius {
+            policy_arn: arn.to_string(),
+            from_version,
+            classification: diff.classification,
+            summary: diff.headline(),
+            accounts,
+            identities,
+        })
+    }
+
+    /// The default version's document of a managed policy, if it exists.
+    async fn boundary_document(&self, arn: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT v.document FROM policies p JOIN policy_versions v
+               ON v.policy_arn = p.arn AND v.version_id = p.default_version WHERE p.arn = $1",
+        )
+        .bind(arn)
+        .fetch_optional(&self.db.pool)
+        .await?)
+    }
+
+    /// The documents of an identity's policies other than `except`: its managed and inline
+    /// policies, and for a user those of its groups.
+    async fn other_documents(&self, r: &Reached, except: &str) -> Result<Vec<String>, StoreError> {
+        let kind = match r.kind {
+            "User" => "user",
+            "Group" => "group",
+            _ => "role",
+        };
+        let mut holders = vec![(kind.to_string(), r.name_lower.clone())];
+        if kind == "user" {
+            let groups: Vec<String> = sqlx::query_scalar(
+                "SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $2",
+            )
+            .bind(&r.account)
+            .bind(&r.name_lower)
+            .fetch_all(&self.db.pool)
+            .await?;
+            holders.extend(groups.into_iter().map(|g| ("group".to_string(), g)));
+        }
+        let mut docs = Vec::new();
+        for (kind, name_lower) in holders {
+            let managed: Vec<String> = sqlx::query_scalar(
+                "SELECT v.document FROM attachments a JOIN policies p ON p.arn = a.policy_arn
+                 JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
+                 WHERE a.account = $1 AND a.kind = $2 AND a.name_lower = $3 AND a.policy_arn <> $4",
+            )
+            .bind(&r.account)
+            .bind(&kind)
+            .bind(&name_lower)
+            .bind(except)
+            .fetch_all(&self.db.pool)
+            .await?;
+            docs.extend(managed);
+            let inline: Vec<String> = sqlx::query_scalar(
+                "SELECT document FROM inline_policies WHERE account = $1 AND kind = $2 AND name_lower = $3",
+            )
+            .bind(&r.account)
+            .bind(&kind)
+            .bind(&name_lower)
+            .fetch_all(&self.db.pool)
+            .await?;
+            docs.extend(inline);
+        }
+        Ok(docs)
+    }
+}
