@@ -4,13 +4,16 @@
 //!   levels), and wildcard expansion over it;
 //! - [`permissions`]: what one document allows and denies, action by action;
 //! - [`diff`]: the semantic diff of two documents, the update's [`Classification`] and what
-//!   makes it [`Sensitive`].
+//!   makes it [`Sensitive`];
+//! - [`reference_update`]: the actions an update of the service reference adds, and which of
+//!   them a policy's wildcards now grant.
 //!
 //! Everything here is pure: no I/O, no clock. The store and the CLI call it.
 
 pub mod diff;
 pub mod permissions;
 pub mod reference;
+pub mod reference_update;
 
 pub use diff::{
     Analyzed, Classification, DiffError, PolicyDiff, ScopeChange, Sensitive, StatementChange,

@@ -6,6 +6,7 @@ mod history;
 mod input;
 mod policy;
 mod provider;
+mod reference;
 mod serve;
 
 use std::process::ExitCode;
@@ -37,6 +38,11 @@ enum Command {
         #[command(subcommand)]
         command: provider::ProviderCommand,
     },
+    /// The service reference, and what an update of it grants through existing wildcards.
+    Reference {
+        #[command(subcommand)]
+        command: reference::ReferenceCommand,
+    },
     /// Decide one decision case and explain the decision.
     ///
     /// Exits 0 on any decision, 2 when the case cannot be read or a policy in it is invalid.
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
         Command::Policy { command } => policy::run(command),
         Command::Serve(args) => serve::run(&args),
         Command::Provider { command } => provider::run(command),
+        Command::Reference { command } => reference::run(command),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => eval::test(&args),
     };

@@ -678,3 +678,37 @@ fn policy_diff_and_history() {
     let o = gatehouse(&["policy", "history", "NoSuchPolicy"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `gatehouse reference diff` lists the shipped policies whose wildcards grant the actions a
+/// new reference adds, and exits 1 when there are any.
+#[test]
+fn reference_diff_reports_what_wildcards_now_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/service-reference.json"),
+    )
+    .unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    file["services"]["s3"]["actions"]["GetSomethingNew"] =
+        serde_json::json!({"accessLevel": "Read"});
+    let new = write(&dir, "new.json", file.to_string().as_bytes());
+    let o = gatehouse(&["reference", "diff", "embedded", &new], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("1 actions added, 0 removed; "), "{out}");
+    assert!(
+        out.contains("  arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess [aws]\n    now grants: s3:GetSomethingNew (by s3:get*)\n"),
+        "{out}"
+    );
+    let o = gatehouse(&["reference", "diff", "embedded", "embedded"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "0 actions added, 0 removed; 0 policies now grant added actions\n"
+    );
+    let o = gatehouse(
+        &["reference", "diff", "embedded", "/no/such/file.json"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

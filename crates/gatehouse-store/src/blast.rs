@@ -102,7 +102,7 @@ impl std::fmt::Display for BlastRadius {
 }
 
 /// An identity found reached by the policy, before its other policies are read.
-struct Reached {
+pub(crate) struct Reached {
     account: String,
     kind: &'static str,
     name: String,
@@ -123,7 +123,6 @@ fn kind_name(kind: &str) -> &'static str {
 impl Store {
     /// The blast radius of making `document` the default version of provider policy `arn`.
     pub async fn blast_radius(&self, arn: &str, document: &str) -> Result<BlastRadius, StoreError> {
-        let pool = &self.db.pool;
         let row = sqlx::query(
             "SELECT p.default_version, v.document FROM policies p
              JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
@@ -131,7 +130,7 @@ impl Store {
         )
         .bind(arn)
         .bind(PROVIDER)
-        .fetch_optional(pool)
+        .fetch_optional(&self.db.pool)
         .await?
         .ok_or_else(|| StoreError::no_such(format!("Policy {arn} was not found.")))?;
         let from_version: String = row.try_get(0)?;
@@ -141,78 +140,7 @@ impl Store {
             .map_err(|e| StoreError::config(e.to_string()))?;
         let (gains, losses) = (diff.gains(), diff.losses());
 
-        // Everyone the policy reaches: attached identities, the members of attached groups,
-        // and identities whose boundary it is.
-        let mut reached: Vec<Reached> = Vec::new();
-        let rows = sqlx::query(
-            "SELECT a.account, a.kind, p.name, p.name_lower, p.arn, p.boundary_arn
-             FROM attachments a JOIN principals p
-               ON p.account = a.account AND p.kind = a.kind AND p.name_lower = a.name_lower
-             WHERE a.policy_arn = $1 ORDER BY a.account, a.kind, p.name_lower",
-        )
-        .bind(arn)
-        .fetch_all(pool)
-        .await?;
-        for r in rows {
-            let kind: String = r.try_get(1)?;
-            reached.push(Reached {
-                account: r.try_get(0)?,
-                kind: kind_name(&kind),
-                name: r.try_get(2)?,
-                name_lower: r.try_get(3)?,
-                arn: r.try_get(4)?,
-                boundary: r.try_get(5)?,
-                via: "attached".to_string(),
-            });
-        }
-        let groups: Vec<(String, String, String)> = reached
-            .iter()
-            .filter(|r| r.kind == "Group")
-            .map(|r| (r.account.clone(), r.name_lower.clone(), r.name.clone()))
-            .collect();
-        for (account, group_lower, group) in groups {
-            let rows = sqlx::query(
-                "SELECT p.name, p.name_lower, p.arn, p.boundary_arn FROM group_members m
-                 JOIN principals p ON p.account = m.account AND p.kind = 'user'
-                   AND p.name_lower = m.user_lower
-                 WHERE m.account = $1 AND m.group_lower = $2 ORDER BY p.name_lower",
-            )
-            .bind(&account)
-            .bind(&group_lower)
-            .fetch_all(pool)
-            .await?;
-            for r in rows {
-                reached.push(Reached {
-                    account: account.clone(),
-                    kind: "User",
-                    name: r.try_get(0)?,
-                    name_lower: r.try_get(1)?,
-                    arn: r.try_get(2)?,
-                    boundary: r.try_get(3)?,
-                    via: format!("group {group}"),
-                });
-            }
-        }
-        let rows = sqlx::query(
-            "SELECT account, kind, name, name_lower, arn FROM principals
-             WHERE boundary_arn = $1 ORDER BY account, kind, name_lower",
-        )
-        .bind(arn)
-        .fetch_all(pool)
-        .await?;
-        for r in rows {
-            let kind: String = r.try_get(1)?;
-            reached.push(Reached {
-                account: r.try_get(0)?,
-                kind: kind_name(&kind),
-                name: r.try_get(2)?,
-                name_lower: r.try_get(3)?,
-                arn: r.try_get(4)?,
-                boundary: None,
-                via: "permissions boundary".to_string(),
-            });
-        }
-
+        let reached = self.reached(arn).await?;
         let mut identities = Vec::with_capacity(reached.len());
         for r in reached {
             let boundary_doc: Option<String> = match &r.boundary {
@@ -293,6 +221,83 @@ impl Store {
         })
     }
 
+    /// Everyone a managed policy reaches: attached identities, the members of attached
+    /// groups, and identities whose boundary it is.
+    pub(crate) async fn reached(&self, arn: &str) -> Result<Vec<Reached>, StoreError> {
+        let pool = &self.db.pool;
+        let mut reached: Vec<Reached> = Vec::new();
+        let rows = sqlx::query(
+            "SELECT a.account, a.kind, p.name, p.name_lower, p.arn, p.boundary_arn
+             FROM attachments a JOIN principals p
+               ON p.account = a.account AND p.kind = a.kind AND p.name_lower = a.name_lower
+             WHERE a.policy_arn = $1 ORDER BY a.account, a.kind, p.name_lower",
+        )
+        .bind(arn)
+        .fetch_all(pool)
+        .await?;
+        for r in rows {
+            let kind: String = r.try_get(1)?;
+            reached.push(Reached {
+                account: r.try_get(0)?,
+                kind: kind_name(&kind),
+                name: r.try_get(2)?,
+                name_lower: r.try_get(3)?,
+                arn: r.try_get(4)?,
+                boundary: r.try_get(5)?,
+                via: "attached".to_string(),
+            });
+        }
+        let groups: Vec<(String, String, String)> = reached
+            .iter()
+            .filter(|r| r.kind == "Group")
+            .map(|r| (r.account.clone(), r.name_lower.clone(), r.name.clone()))
+            .collect();
+        for (account, group_lower, group) in groups {
+            let rows = sqlx::query(
+                "SELECT p.name, p.name_lower, p.arn, p.boundary_arn FROM group_members m
+                 JOIN principals p ON p.account = m.account AND p.kind = 'user'
+                   AND p.name_lower = m.user_lower
+                 WHERE m.account = $1 AND m.group_lower = $2 ORDER BY p.name_lower",
+            )
+            .bind(&account)
+            .bind(&group_lower)
+            .fetch_all(pool)
+            .await?;
+            for r in rows {
+                reached.push(Reached {
+                    account: account.clone(),
+                    kind: "User",
+                    name: r.try_get(0)?,
+                    name_lower: r.try_get(1)?,
+                    arn: r.try_get(2)?,
+                    boundary: r.try_get(3)?,
+                    via: format!("group {group}"),
+                });
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT account, kind, name, name_lower, arn FROM principals
+             WHERE boundary_arn = $1 ORDER BY account, kind, name_lower",
+        )
+        .bind(arn)
+        .fetch_all(pool)
+        .await?;
+        for r in rows {
+            let kind: String = r.try_get(1)?;
+            reached.push(Reached {
+                account: r.try_get(0)?,
+                kind: kind_name(&kind),
+                name: r.try_get(2)?,
+                name_lower: r.try_get(3)?,
+                arn: r.try_get(4)?,
+                boundary: None,
+                via: "permissions boundary".to_string(),
+            });
+        }
+
+        Ok(reached)
+    }
+
     /// The default version's document of a managed policy, if it exists.
     async fn boundary_document(&self, arn: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
@@ -348,5 +353,162 @@ impl Store {
             docs.extend(inline);
         }
         Ok(docs)
+    }
+}
+
+/// A policy that an update of the service reference widens, and whom it reaches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WidenedPolicy {
+    /// A managed policy's ARN, or `inline NAME` for an inline policy.
+    pub policy: String,
+    /// The account that owns it (`aws` for provider policies).
+    pub account: String,
+    /// The new actions it now grants, with the pattern that grants each.
+    pub grants: Vec<gatehouse_analysis::reference_update::WildcardGrant>,
+    /// The identities it reaches (for an inline policy, its holder).
+    pub identities: Vec<IdentityRef>,
+}
+
+/// An identity, in short.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdentityRef {
+    /// The account.
+    pub account: String,
+    /// `User`, `Group` or `Role`.
+    pub kind: String,
+    /// The name.
+    pub name: String,
+    /// The ARN.
+    pub arn: String,
+    /// How the policy reaches it.
+    pub via: String,
+}
+
+/// What an update of the service reference does to the policies in the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReferenceUpdate {
+    /// Actions the new reference adds.
+    pub added_actions: Vec<String>,
+    /// Actions it no longer lists.
+    pub removed_actions: Vec<String>,
+    /// Policies whose wildcards now grant added actions.
+    pub policies: Vec<WidenedPolicy>,
+}
+
+impl std::fmt::Display for ReferenceUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} actions added, {} removed; {} policies now grant added actions",
+            self.added_actions.len(),
+            self.removed_actions.len(),
+            self.policies.len()
+        )?;
+        for p in &self.policies {
+            let actions: Vec<String> = p
+                .grants
+                .iter()
+                .map(|g| format!("{} (by {})", g.action, g.pattern))
+                .collect();
+            writeln!(f, "  {} [{}]", p.policy, p.account)?;
+            writeln!(
+                f,
+                "    now grants: {}",
+                gatehouse_analysis::abbreviate(&actions, 8)
+            )?;
+            for i in &p.identities {
+                writeln!(f, "    to {} {} {} ({})", i.account, i.kind, i.name, i.via)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The policies (provider, customer-managed and inline, in every account) whose
+    /// wildcards grant actions `new` adds to `old`, and everyone they reach.
+    pub async fn reference_update(
+        &self,
+        old: &gatehouse_analysis::ServiceReference,
+        new: &gatehouse_analysis::ServiceReference,
+    ) -> Result<ReferenceUpdate, StoreError> {
+        use gatehouse_analysis::reference_update::{
+            added_actions, removed_actions, wildcard_grants,
+        };
+        let added = added_actions(old, new);
+        let mut policies = Vec::new();
+        if !added.is_empty() {
+            let managed = sqlx::query(
+                "SELECT p.arn, p.account, v.document FROM policies p
+                 JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
+                 ORDER BY p.account, p.arn",
+            )
+            .fetch_all(&self.db.pool)
+            .await?;
+            for r in managed {
+                let (arn, account, document): (String, String, String) =
+                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+                let grants = wildcard_grants(&document, &added);
+                if grants.is_empty() {
+                    continue;
+                }
+                let identities = self
+                    .reached(&arn)
+                    .await?
+                    .into_iter()
+                    .map(|x| IdentityRef {
+                        account: x.account,
+                        kind: x.kind.to_string(),
+                        name: x.name,
+                        arn: x.arn,
+                        via: x.via,
+                    })
+                    .collect();
+                policies.push(WidenedPolicy {
+                    policy: arn,
+                    account,
+                    grants,
+                    identities,
+                });
+            }
+            let inline = sqlx::query(
+                "SELECT i.account, i.kind, p.name, p.arn, i.policy_name, i.document
+                 FROM inline_policies i JOIN principals p
+                   ON p.account = i.account AND p.kind = i.kind AND p.name_lower = i.name_lower
+                 ORDER BY i.account, i.kind, i.name_lower, i.policy_name",
+            )
+            .fetch_all(&self.db.pool)
+            .await?;
+            for r in inline {
+                let kind: String = r.try_get(1)?;
+                let document: String = r.try_get(5)?;
+                let grants = wildcard_grants(&document, &added);
+                if grants.is_empty() {
+                    continue;
+                }
+                let policy_name: String = r.try_get(4)?;
+                let account: String = r.try_get(0)?;
+                policies.push(WidenedPolicy {
+                    policy: format!("inline {policy_name}"),
+                    account: account.clone(),
+                    grants,
+                    identities: vec![IdentityRef {
+                        account,
+                        kind: kind_name(&kind).to_string(),
+                        name: r.try_get(2)?,
+                        arn: r.try_get(3)?,
+                        via: "inline".to_string(),
+                    }],
+                });
+            }
+        }
+        Ok(ReferenceUpdate {
+            added_actions: added,
+            removed_actions: removed_actions(old, new),
+            policies,
+        })
     }
 }

@@ -30,7 +30,7 @@ mod tags;
 use std::sync::Arc;
 
 pub use access_keys::KeyOwner;
-pub use blast::{Affected, BlastRadius};
+pub use blast::{Affected, BlastRadius, IdentityRef, ReferenceUpdate, WidenedPolicy};
 pub use catalog::{
     CatalogPolicy, CatalogSummary, CatalogVersion, ProviderCatalog, policy_arn_of, provider_actor,
 };

@@ -14,6 +14,7 @@ on_both!(
     every_version_is_served_and_classified,
     the_feed_lists_real_changes_newest_first,
     dry_run_reports_the_blast_radius_in_two_accounts,
+    a_reference_update_reports_what_wildcards_now_grant_and_to_whom,
 );
 
 fn day(ms: i64) -> String {
@@ -350,4 +351,78 @@ async fn dry_run_reports_the_blast_radius_in_two_accounts(s: Store) {
     assert_eq!(kept["Accounts"], 2);
     // The feed shows it first.
     assert_eq!(s.provider_changes(1).await.unwrap()[0].id(), last.id());
+}
+
+async fn a_reference_update_reports_what_wildcards_now_grant_and_to_whom(s: Store) {
+    use gatehouse_analysis::ServiceReference;
+    s.load_provider_catalog(catalog()).await.unwrap();
+    s.create_account(A).await.unwrap();
+    let a = Actor::root(A);
+    s.create_user(&a, "reader", None, None, &[]).await.unwrap();
+    s.attach_policy(
+        &a,
+        PrincipalKind::User,
+        "reader",
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    )
+    .await
+    .unwrap();
+    s.create_user(&a, "qdev", None, None, &[]).await.unwrap();
+    s.attach_policy(&a, PrincipalKind::User, "qdev", Q_DEV)
+        .await
+        .unwrap();
+    s.put_inline_policy(
+        &a,
+        PrincipalKind::User,
+        "qdev",
+        "everything-q",
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "q:*", "Resource": "*"}}"#,
+    )
+    .await
+    .unwrap();
+    // The new reference: the carried one plus two actions, minus one.
+    let mut file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::data_dir().join("service-reference.json")).unwrap(),
+    )
+    .unwrap();
+    let services = file["services"].as_object_mut().unwrap();
+    services["s3"]["actions"]["GetSomethingNew"] = serde_json::json!({"accessLevel": "Read"});
+    services["q"]["actions"]["BrandNewThing"] = serde_json::json!({"accessLevel": "Write"});
+    services["q"]["actions"]
+        .as_object_mut()
+        .unwrap()
+        .remove("SendMessage")
+        .unwrap();
+    let new = ServiceReference::from_json(&file.to_string()).unwrap();
+    let report = s
+        .reference_update(ServiceReference::embedded(), &new)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.added_actions,
+        ["q:BrandNewThing", "s3:GetSomethingNew"]
+    );
+    assert_eq!(report.removed_actions, ["q:SendMessage"]);
+    let find = |policy: &str| report.policies.iter().find(|p| p.policy == policy);
+    let s3 = find("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").unwrap();
+    assert_eq!(s3.grants.len(), 1);
+    assert_eq!(s3.grants[0].action, "s3:GetSomethingNew");
+    assert_eq!(s3.grants[0].pattern, "s3:get*");
+    assert_eq!(s3.identities.len(), 1);
+    assert_eq!(
+        (
+            s3.identities[0].name.as_str(),
+            s3.identities[0].via.as_str()
+        ),
+        ("reader", "attached")
+    );
+    let admin = find("arn:aws:iam::aws:policy/AdministratorAccess").unwrap();
+    assert_eq!(admin.grants.len(), 2);
+    assert!(admin.identities.is_empty());
+    let inline = find("inline everything-q").unwrap();
+    assert_eq!(inline.account, A);
+    assert_eq!(inline.grants[0].action, "q:BrandNewThing");
+    assert_eq!(inline.identities[0].name, "qdev");
+    // Policies that name their actions grant nothing new.
+    assert!(find(Q_DEV).is_none());
 }
