@@ -1,6 +1,7 @@
 //! The HTTP application: one POST endpoint for the Query protocol (IAM and STS on one
 //! listener, routed by `Version`), SigV4 on every request, every call authorized by the engine
-//! against the caller's effective policies (root may do everything), and `/healthz`.
+//! against the caller's effective policies (root may do everything), and `/healthz`; the
+//! public managed-policy change feeds under `/feeds/` ([`crate::feeds`]).
 //!
 //! So far (issue 5, in progress): STS GetCallerIdentity; IAM users (Create, Get, List, Delete),
 //! access keys (Create, List, Update, Delete), user inline policies (Put, Get, Delete, List),
@@ -68,6 +69,9 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(crate::authz::MAX_BATCH_BODY)),
         )
         .route("/openapi.json", get(crate::authz::openapi))
+        .route("/feeds/managed-policies.rss", get(crate::feeds::all_rss))
+        .route("/feeds/managed-policies.atom", get(crate::feeds::all_atom))
+        .route("/feeds/policies/{file}", get(crate::feeds::one))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(state))
 }

@@ -95,6 +95,13 @@ pub async fn start(
         .await
         .map_err(|e| config(format!("cannot listen on {}: {e}", options.listen)))?;
     let addr = listener.local_addr().map_err(config)?;
+    // Work out the provider policies' histories now, so the first feed reader does not wait.
+    let warm = store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warm.provider_changes(crate::feeds::GLOBAL_LIMIT).await {
+            tracing::warn!(error = %e.message, "working out the managed-policy histories failed");
+        }
+    });
     let state = AppState::new(store).map_err(config)?;
     let app = router(state);
     let task = tokio::spawn(async move {

@@ -215,6 +215,9 @@ type CachedHistory = (i64, Arc<Vec<Change>>);
 #[derive(Default)]
 pub(crate) struct HistoryCache {
     by_arn: Mutex<HashMap<String, CachedHistory>>,
+    /// Held while a history is worked out, so concurrent first readers (a feed fetched twice
+    /// at start) wait for one computation instead of each doing it.
+    building: tokio::sync::Mutex<()>,
 }
 
 impl Store {
@@ -241,12 +244,19 @@ impl Store {
         name: &str,
         next: i64,
     ) -> Result<Arc<Vec<Change>>, StoreError> {
-        if let Some(h) = self.history.by_arn.lock().ok().and_then(|cache| {
-            cache
-                .get(arn)
-                .filter(|(n, _)| *n == next)
-                .map(|(_, h)| h.clone())
-        }) {
+        let cached = || {
+            self.history.by_arn.lock().ok().and_then(|cache| {
+                cache
+                    .get(arn)
+                    .filter(|(n, _)| *n == next)
+                    .map(|(_, h)| h.clone())
+            })
+        };
+        if let Some(h) = cached() {
+            return Ok(h);
+        }
+        let _building = self.history.building.lock().await;
+        if let Some(h) = cached() {
             return Ok(h);
         }
         let rows = sqlx::query(
