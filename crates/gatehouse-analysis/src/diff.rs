@@ -698,6 +698,11 @@ impl<'a> Analyzed<'a> {
         })
     }
 
+    /// The parsed document.
+    pub fn policy(&self) -> &Policy<'a> {
+        &self.policy
+    }
+
     /// The document's permissions.
     pub fn permissions(&self) -> &Permissions {
         &self.permissions

@@ -5,11 +5,14 @@
 //! - [`permissions`]: what one document allows and denies, action by action;
 //! - [`diff`]: the semantic diff of two documents, the update's [`Classification`] and what
 //!   makes it [`Sensitive`];
+//! - [`check`]: exact checks (no new access; access not granted), proven from the grants or
+//!   refuted by a request the engine decides;
 //! - [`reference_update`]: the actions an update of the service reference adds, and which of
 //!   them a policy's wildcards now grant.
 //!
 //! Everything here is pure: no I/O, no clock. The store and the CLI call it.
 
+pub mod check;
 pub mod diff;
 pub mod permissions;
 pub mod reference;

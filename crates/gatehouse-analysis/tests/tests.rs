@@ -4,6 +4,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
+    clippy::panic,
     missing_docs
 )]
 
@@ -502,5 +503,187 @@ fn the_history_sample_replays_and_every_change_is_classified() {
             counts.get(&class).copied().unwrap_or(0) > 0,
             "{class:?}: {counts:?}"
         );
+    }
+}
+
+mod checks {
+    use super::{doc, reference, version};
+    use gatehouse_analysis::check::{Verdict, access_not_granted, no_new_access};
+
+    fn label(v: &Verdict) -> &'static str {
+        v.label()
+    }
+
+    fn counterexample(v: &Verdict) -> (String, String) {
+        match v {
+            Verdict::Fails { counterexamples } => (
+                counterexamples[0].action.clone(),
+                counterexamples[0].resource.clone(),
+            ),
+            other => panic!("expected FAIL, got {other:?}"),
+        }
+    }
+
+    /// AmazonQDeveloperAccess grants nothing AmazonQFullAccess does not (as of 2026-05-20,
+    /// both updated that day); the reverse fails on a plugin action.
+    #[test]
+    fn developer_access_is_within_full_access_and_not_the_reverse() {
+        let dev = version("AmazonQDeveloperAccess", "v7");
+        let full = version("AmazonQFullAccess", "v12");
+        assert_eq!(
+            label(&no_new_access(&dev, &full, reference()).unwrap()),
+            "PASS"
+        );
+        let v = no_new_access(&full, &dev, reference()).unwrap();
+        let Verdict::Fails { counterexamples } = &v else {
+            panic!("{v}")
+        };
+        assert!(
+            counterexamples
+                .iter()
+                .any(|c| c.action == "q:CreatePlugin" && c.resource == "*"),
+            "{v}"
+        );
+        assert!(
+            counterexamples
+                .iter()
+                .all(|c| c.decision == "Allow" && c.reference_decision.as_deref() != Some("Allow"))
+        );
+    }
+
+    #[test]
+    fn wildcards_not_action_and_resources_on_both_sides() {
+        let allow = |action: &str, resource: &str| {
+            doc(&format!(
+                r#"{{"Effect": "Allow", "Action": {action}, "Resource": {resource}}}"#
+            ))
+        };
+        let cases: &[(&str, String, String, &str)] = &[
+            (
+                "a named action within a wildcard",
+                allow(r#""s3:GetObject""#, r#""*""#),
+                allow(r#""s3:Get*""#, r#""*""#),
+                "PASS",
+            ),
+            (
+                "a wildcard beyond a named action",
+                allow(r#""s3:Get*""#, r#""*""#),
+                allow(r#""s3:GetObject""#, r#""*""#),
+                "FAIL",
+            ),
+            (
+                "a resource within a wider one",
+                allow(r#""s3:GetObject""#, r#""arn:aws:s3:::b/k/*""#),
+                allow(r#""s3:GetObject""#, r#""arn:aws:s3:::b/*""#),
+                "PASS",
+            ),
+            (
+                "a resource beyond",
+                allow(r#""s3:GetObject""#, r#""arn:aws:s3:::*""#),
+                allow(r#""s3:GetObject""#, r#""arn:aws:s3:::b/*""#),
+                "FAIL",
+            ),
+            (
+                "NotAction within *",
+                doc(r#"{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}"#),
+                allow(r#""*""#, r#""*""#),
+                "PASS",
+            ),
+            (
+                "* beyond NotAction",
+                allow(r#""*""#, r#""*""#),
+                doc(r#"{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}"#),
+                "FAIL",
+            ),
+            (
+                "a deny the reference has and the policy lacks",
+                allow(r#""s3:*""#, r#""*""#),
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}"#,
+                ),
+                "FAIL",
+            ),
+            (
+                "a deny on both sides",
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}"#,
+                ),
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}"#,
+                ),
+                "PASS",
+            ),
+            (
+                "NotResource beyond a resource",
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}"#,
+                ),
+                allow(r#""s3:GetObject""#, r#""arn:aws:s3:::b/*""#),
+                "FAIL",
+            ),
+            (
+                "a condition the reference lacks narrows: proven",
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}"#,
+                ),
+                allow(r#""s3:GetObject""#, r#""*""#),
+                "PASS",
+            ),
+            (
+                "a condition only the reference has: undecided",
+                allow(r#""s3:GetObject""#, r#""*""#),
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}"#,
+                ),
+                "FAIL",
+            ),
+            (
+                "conditions on both, different: undecided",
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "a"}}}"#,
+                ),
+                doc(
+                    r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "b"}}}"#,
+                ),
+                "UNDECIDED",
+            ),
+        ];
+        for (name, new, old, expected) in cases {
+            let v = no_new_access(new, old, reference()).unwrap();
+            assert_eq!(label(&v), *expected, "{name}: {v}");
+        }
+        let (action, resource) = counterexample(
+            &no_new_access(
+                &allow(r#""s3:GetObject""#, r#""arn:aws:s3:::*""#),
+                &allow(r#""s3:GetObject""#, r#""arn:aws:s3:::b/*""#),
+                reference(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(action, "s3:GetObject");
+        assert!(!resource.starts_with("arn:aws:s3:::b/"), "{resource}");
+    }
+
+    #[test]
+    fn access_not_granted_answers_for_actions_and_resources() {
+        let policy = doc(
+            r#"{"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::public/*"},
+               {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}"#,
+        );
+        let check = |actions: &[&str], resources: &[&str]| {
+            let a: Vec<String> = actions.iter().map(|s| s.to_string()).collect();
+            let r: Vec<String> = resources.iter().map(|s| s.to_string()).collect();
+            access_not_granted(&policy, &a, &r, reference()).unwrap()
+        };
+        assert_eq!(label(&check(&["s3:PutObject"], &[])), "PASS");
+        assert_eq!(
+            label(&check(&["s3:GetObject"], &["arn:aws:s3:::private/*"])),
+            "PASS"
+        );
+        let v = check(&["s3:GetObject"], &["arn:aws:s3:::public/*"]);
+        assert_eq!(counterexample(&v).0, "s3:GetObject");
+        let v = check(&["s3:*"], &[]);
+        assert_eq!(label(&v), "FAIL", "{v}");
+        assert_eq!(label(&check(&["iam:PassRole"], &[])), "UNDECIDED");
     }
 }

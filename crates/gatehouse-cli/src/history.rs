@@ -25,7 +25,7 @@ pub fn emit(text: &str) -> Status {
 use crate::input::read_policy;
 
 /// Reads one side of a diff: a file, `-`, or `NAME@VERSION` from the shipped catalog.
-fn side(spec: &str) -> Result<String, String> {
+pub fn side(spec: &str) -> Result<String, String> {
     if let Some((name, version)) = spec.rsplit_once('@')
         && !std::path::Path::new(spec).exists()
     {

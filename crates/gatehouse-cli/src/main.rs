@@ -1,6 +1,7 @@
 //! The `gatehouse` command: a thin shell over the Gatehouse libraries. Each subcommand parses
 //! its arguments, reads its inputs, calls a library, and prints; no policy logic lives here.
 
+mod check;
 mod eval;
 mod history;
 mod input;
@@ -43,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: reference::ReferenceCommand,
     },
+    /// Exact checks over actions and resources: no new access, access not granted.
+    Check {
+        #[command(subcommand)]
+        command: check::CheckCommand,
+    },
     /// Decide one decision case and explain the decision.
     ///
     /// Exits 0 on any decision, 2 when the case cannot be read or a policy in it is invalid.
@@ -63,6 +69,8 @@ pub enum Status {
     Findings = 1,
     /// The command could not do its work (usage or I/O error).
     Error = 2,
+    /// A check could be neither proven nor refuted.
+    Undecided = 3,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +80,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Provider { command } => provider::run(command),
         Command::Reference { command } => reference::run(command),
+        Command::Check { command } => check::run(command),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => eval::test(&args),
     };

@@ -712,3 +712,68 @@ fn reference_diff_reports_what_wildcards_now_grant() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `gatehouse check`: PASS exits 0, FAIL 1 with a counterexample, UNDECIDED 3.
+#[test]
+fn exact_checks_exit_by_their_verdict() {
+    let o = gatehouse(
+        &[
+            "check",
+            "no-new-access",
+            "AmazonQDeveloperAccess@v7",
+            "--reference",
+            "AmazonQFullAccess@v12",
+        ],
+        None,
+    );
+    assert_eq!(
+        (o.status.code(), stdout(&o)),
+        (Some(0), "PASS\n".to_string()),
+        "{}",
+        stderr(&o)
+    );
+    let o = gatehouse(
+        &[
+            "check",
+            "no-new-access",
+            "AmazonQFullAccess@v12",
+            "--reference",
+            "AmazonQDeveloperAccess@v7",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("\n  q:CreatePlugin on * as arn:aws:iam::123456789012:user/gatehouse-check: Allow (reference: ImplicitDeny)\n"),
+        "{}",
+        stdout(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "p.json", br#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}}"#);
+    let o = gatehouse(
+        &[
+            "check",
+            "access-not-granted",
+            &p,
+            "--action",
+            "iam:PassRole",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("UNDECIDED\n"), "{}", stdout(&o));
+    let o = gatehouse(
+        &[
+            "check",
+            "access-not-granted",
+            &p,
+            "--action",
+            "s3:GetObject",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["Result"], "Holds");
+}
