@@ -7,6 +7,8 @@
 //!   makes it [`Sensitive`];
 //! - [`check`]: exact checks (no new access; access not granted), proven from the grants or
 //!   refuted by a request the engine decides;
+//! - [`summary`]: the IAM console's policy summary (per service: access levels, resources,
+//!   conditions);
 //! - [`reference_update`]: the actions an update of the service reference adds, and which of
 //!   them a policy's wildcards now grant.
 //!
@@ -17,6 +19,7 @@ pub mod diff;
 pub mod permissions;
 pub mod reference;
 pub mod reference_update;
+pub mod summary;
 
 pub use diff::{
     Analyzed, Classification, DiffError, PolicyDiff, ScopeChange, Sensitive, StatementChange,

@@ -59,6 +59,32 @@ pub struct Action {
     pub lower: String,
     /// Its access level.
     pub access: AccessLevel,
+    /// The resource types it acts on (none: it takes `*`).
+    pub resource_types: Vec<ActionResource>,
+    /// The condition keys it supports beyond its resource types' and the global ones.
+    pub condition_keys: Vec<String>,
+}
+
+/// A resource type an action acts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionResource {
+    /// The resource type's name (`object`).
+    pub name: String,
+    /// Whether the action always needs it.
+    pub required: bool,
+    /// Condition keys that apply with this resource type.
+    pub condition_keys: Vec<String>,
+}
+
+/// A resource type of a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceType {
+    /// Its name (`object`).
+    pub name: String,
+    /// Its ARN format (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`).
+    pub arn: String,
+    /// Condition keys that apply to it.
+    pub condition_keys: Vec<String>,
 }
 
 /// One service: its prefix and the range of its actions in [`ServiceReference::actions`].
@@ -67,6 +93,10 @@ struct Service {
     name: String,
     first: usize,
     end: usize,
+    /// By lower-case name.
+    resource_types: HashMap<String, ResourceType>,
+    /// Condition keys by lower-case name: (name as written, type).
+    condition_keys: HashMap<String, (String, String)>,
 }
 
 /// The service reference: services and their actions, sorted by prefix then action name.
@@ -94,11 +124,16 @@ struct Source {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct FileService {
     #[serde(default)]
     name: String,
     #[serde(default)]
     actions: std::collections::BTreeMap<String, FileAction>,
+    #[serde(default)]
+    resource_types: std::collections::BTreeMap<String, FileResourceType>,
+    #[serde(default)]
+    condition_keys: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +141,29 @@ struct FileService {
 struct FileAction {
     #[serde(default)]
     access_level: String,
+    #[serde(default)]
+    resource_types: Vec<FileActionResource>,
+    #[serde(default)]
+    condition_keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FileActionResource {
+    name: String,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    condition_keys: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FileResourceType {
+    #[serde(default)]
+    arn: String,
+    #[serde(default)]
+    condition_keys: Vec<String>,
 }
 
 /// The reference carried in the project (`data/service-reference.json`), built in.
@@ -136,6 +194,16 @@ impl ServiceReference {
                         lower: full.to_ascii_lowercase(),
                         name: full,
                         access: AccessLevel::parse(&a.access_level),
+                        resource_types: a
+                            .resource_types
+                            .into_iter()
+                            .map(|r| ActionResource {
+                                name: r.name,
+                                required: r.required,
+                                condition_keys: r.condition_keys,
+                            })
+                            .collect(),
+                        condition_keys: a.condition_keys,
                     }
                 })
                 .collect();
@@ -150,6 +218,25 @@ impl ServiceReference {
                     name: service.name,
                     first,
                     end,
+                    resource_types: service
+                        .resource_types
+                        .into_iter()
+                        .map(|(name, r)| {
+                            (
+                                name.to_ascii_lowercase(),
+                                ResourceType {
+                                    name,
+                                    arn: r.arn,
+                                    condition_keys: r.condition_keys,
+                                },
+                            )
+                        })
+                        .collect(),
+                    condition_keys: service
+                        .condition_keys
+                        .into_iter()
+                        .map(|(k, t)| (k.to_ascii_lowercase(), (k, t)))
+                        .collect(),
                 },
             );
         }
@@ -195,6 +282,45 @@ impl ServiceReference {
         self.services
             .get(&prefix.to_ascii_lowercase())
             .map(|s| s.name.as_str())
+    }
+
+    /// A service's resource type, by name (any case).
+    pub fn resource_type(&self, prefix: &str, name: &str) -> Option<&ResourceType> {
+        self.services
+            .get(&prefix.to_ascii_lowercase())?
+            .resource_types
+            .get(&name.to_ascii_lowercase())
+    }
+
+    /// A service's condition key and its type (`String`, `ArrayOfString`, `ARN`, `Bool`,
+    /// `Date`, `IPAddress`, `Numeric`...), by name (any case). A key with a `${TagKey}`-style
+    /// part (`aws:ResourceTag/${TagKey}`) matches any tag key.
+    pub fn condition_key(&self, prefix: &str, key: &str) -> Option<(&str, &str)> {
+        let service = self.services.get(&prefix.to_ascii_lowercase())?;
+        let lower = key.to_ascii_lowercase();
+        if let Some((k, t)) = service.condition_keys.get(&lower) {
+            return Some((k.as_str(), t.as_str()));
+        }
+        service.condition_keys.iter().find_map(|(pattern, (k, t))| {
+            let (stem, _) = pattern
+                .split_once("${")
+                .or_else(|| pattern.split_once('<'))?;
+            (lower.starts_with(stem) && lower.len() > stem.len())
+                .then_some((k.as_str(), t.as_str()))
+        })
+    }
+
+    /// Whether the reference knows a service prefix.
+    pub fn has_service(&self, prefix: &str) -> bool {
+        self.services.contains_key(&prefix.to_ascii_lowercase())
+    }
+
+    /// A service's actions.
+    pub fn service_actions(&self, prefix: &str) -> &[Action] {
+        self.services
+            .get(&prefix.to_ascii_lowercase())
+            .and_then(|s| self.actions.get(s.first..s.end))
+            .unwrap_or(&[])
     }
 
     /// When the reference's data was last updated, as its source says.

@@ -687,3 +687,49 @@ mod checks {
         assert_eq!(label(&check(&["iam:PassRole"], &[])), "UNDECIDED");
     }
 }
+
+mod summaries {
+    use super::{doc, reference, version};
+    use gatehouse_analysis::summary::summarize;
+
+    #[test]
+    fn amazon_q_full_access_summarizes_like_the_console() {
+        let s = summarize(&version("AmazonQFullAccess", "v12"), reference()).unwrap();
+        let line = |svc: &str| s.allow.iter().find(|l| l.service == svc).unwrap();
+        assert_eq!(s.allow.len(), 4);
+        assert_eq!(line("sts").access, "Limited: Write");
+        assert_eq!(line("sts").resources, ["arn:aws:sts::*:self"]);
+        let iam = line("iam");
+        assert_eq!(iam.resources, ["arn:aws:iam::*:role/*"]);
+        assert_eq!(
+            iam.conditions,
+            ["StringEquals iam:passedtoservice [q.amazonaws.com]"]
+        );
+        assert!(
+            line("q").access.contains("Limited:"),
+            "{}",
+            line("q").access
+        );
+        assert!(s.deny.is_empty() && s.unrecognized.is_empty());
+    }
+
+    #[test]
+    fn full_access_levels_denies_and_unknown_services() {
+        let s = summarize(
+            &doc(r#"{"Effect": "Allow", "Action": ["s3:*", "sqs:List*", "madeup:Thing"], "Resource": "*"},
+                    {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::keep"}"#),
+            reference(),
+        )
+        .unwrap();
+        let s3 = s.allow.iter().find(|l| l.service == "s3").unwrap();
+        assert_eq!(s3.access, "Full access");
+        assert_eq!(s3.resources, ["All resources"]);
+        let sqs = s.allow.iter().find(|l| l.service == "sqs").unwrap();
+        // The reference puts SQS's List* actions at the Read level.
+        assert_eq!(sqs.access, "Limited: Read");
+        assert_eq!(s.deny.len(), 1);
+        assert_eq!(s.deny[0].access, "Limited: Write");
+        assert_eq!(s.deny[0].resources, ["arn:aws:s3:::keep"]);
+        assert_eq!(s.unrecognized, ["madeup:Thing"]);
+    }
+}

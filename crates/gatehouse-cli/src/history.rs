@@ -223,3 +223,28 @@ fn from_catalog(name: &str) -> Result<Vec<gatehouse_store::Change>, String> {
         ServiceReference::embedded(),
     ))
 }
+
+/// `gatehouse policy summary`.
+pub fn summary(spec: &str, json: bool) -> Status {
+    let text = match side(spec) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Error;
+        }
+    };
+    match gatehouse_analysis::summary::summarize(&text, ServiceReference::embedded()) {
+        Ok(s) if json => match serde_json::to_string_pretty(&s) {
+            Ok(j) => emit(&format!("{j}\n")),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Status::Error
+            }
+        },
+        Ok(s) => emit(&s.to_string()),
+        Err(e) => {
+            eprintln!("error: {spec}: {e}");
+            Status::Error
+        }
+    }
+}

@@ -27,6 +27,12 @@ pub enum PolicyCommand {
     /// permissions are the same (NoChange or Reworded), 1 when they differ, 2 on a usage or
     /// I/O error.
     Diff(DiffArgs),
+    /// Summarize what a policy grants, per service, like the IAM console: Full access or the
+    /// access levels granted (List, Read, Write, Permissions management, Tagging), the
+    /// resources and the request conditions; then what it denies.
+    ///
+    /// FILE is a file, `-`, or `NAME@VERSION` of a provider policy Gatehouse ships.
+    Summary(SummaryArgs),
     /// The update history of a provider policy: every version with its date, its change
     /// description and its classification.
     History(HistoryArgs),
@@ -43,6 +49,16 @@ pub struct DiffArgs {
     /// The new document.
     #[arg(value_name = "NEW")]
     new: String,
+}
+
+#[derive(Args)]
+pub struct SummaryArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The policy.
+    #[arg(value_name = "FILE")]
+    file: String,
 }
 
 #[derive(Args)]
@@ -132,6 +148,9 @@ pub fn run(command: PolicyCommand) -> Status {
     match command {
         PolicyCommand::Validate(args) => validate_files(&args),
         PolicyCommand::Fmt(args) => fmt_file(&args),
+        PolicyCommand::Summary(args) => {
+            crate::history::summary(&args.file, args.format == Format::Json)
+        }
         PolicyCommand::Diff(args) => {
             crate::history::diff(&args.old, &args.new, args.format == Format::Json)
         }
