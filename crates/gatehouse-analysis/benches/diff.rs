@@ -3,7 +3,9 @@
 //!   policy (AWSSupportServiceRolePolicy, about 230 KB): parsing both, expanding their
 //!   patterns over the service reference, comparing, classifying;
 //! - `diff/replay-sample`: the whole history sample (30 policies, 761 versions): every version
-//!   read once and diffed with the one before it, every change classified.
+//!   read once and diffed with the one before it, every change classified;
+//! - `lint/aws-corpus`: linting all 1,568 AWS managed policies;
+//! - `expand/*` and `expand/*:Get*`: expanding the widest patterns over the reference.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -79,6 +81,37 @@ fn benches(c: &mut Criterion) {
                 }
             }
             assert_eq!(changes, 731);
+        })
+    });
+    g.finish();
+
+    let corpus: Vec<String> = std::fs::read_dir(sample().join("../aws-managed-policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|f| f != "index.json"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(corpus.len(), 1568);
+    let mut g = c.benchmark_group("expand");
+    for pattern in ["*", "*:Get*", "*:*"] {
+        g.bench_function(pattern, |b| {
+            b.iter(|| {
+                let mut n = 0u32;
+                reference.expand(pattern, |_| n += 1);
+                n
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("lint");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    g.bench_function("aws-corpus", |b| {
+        b.iter(|| {
+            corpus
+                .iter()
+                .map(|t| gatehouse_analysis::lint::lint(t, reference).len())
+                .sum::<usize>()
         })
     });
     g.finish();

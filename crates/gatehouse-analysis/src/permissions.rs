@@ -387,3 +387,34 @@ impl Permissions {
         })
     }
 }
+
+/// Whether some text matches both patterns (`*` any run, `?` one character). Written by hand
+/// for the same reason as [`pattern_covers`]: a dynamic programme over both patterns, where
+/// either side's `*` may absorb any part of the other.
+pub fn patterns_overlap(a: &str, b: &str) -> bool {
+    if a == b || a == "*" || b == "*" {
+        return true;
+    }
+    let x: Vec<char> = a.chars().collect();
+    let y: Vec<char> = b.chars().collect();
+    let w = y.len() + 1;
+    // ok[i][j]: x[i..] and y[j..] can match a common text. Filled from the ends.
+    let mut ok = vec![false; (x.len() + 1) * w];
+    let at = |i: usize, j: usize| i * w + j;
+    for i in (0..=x.len()).rev() {
+        for j in (0..=y.len()).rev() {
+            let get = |i: usize, j: usize| ok.get(at(i, j)).copied().unwrap_or(false);
+            let v = match (x.get(i), y.get(j)) {
+                (None, None) => true,
+                (Some('*'), _) => get(i + 1, j) || (j < y.len() && get(i, j + 1)),
+                (_, Some('*')) => get(i, j + 1) || (i < x.len() && get(i + 1, j)),
+                (Some(c), Some(d)) => (c == d || *c == '?' || *d == '?') && get(i + 1, j + 1),
+                _ => false,
+            };
+            if let Some(slot) = ok.get_mut(at(i, j)) {
+                *slot = v;
+            }
+        }
+    }
+    ok.first().copied().unwrap_or(false)
+}

@@ -302,12 +302,21 @@ impl ServiceReference {
             return Some((k.as_str(), t.as_str()));
         }
         service.condition_keys.iter().find_map(|(pattern, (k, t))| {
-            let (stem, _) = pattern
-                .split_once("${")
-                .or_else(|| pattern.split_once('<'))?;
-            (lower.starts_with(stem) && lower.len() > stem.len())
+            let stem = crate::lint::placeholder_stem(pattern)?;
+            (lower.len() > stem.len() && lower.starts_with(stem))
                 .then_some((k.as_str(), t.as_str()))
         })
+    }
+
+    /// A service's resource types.
+    pub fn resource_types(&self, prefix: &str) -> Vec<&ResourceType> {
+        let mut v: Vec<&ResourceType> = self
+            .services
+            .get(&prefix.to_ascii_lowercase())
+            .map(|s| s.resource_types.values().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
     }
 
     /// Whether the reference knows a service prefix.
@@ -351,6 +360,38 @@ impl ServiceReference {
         if !wild(&lower) {
             if let Some(id) = self.find(&lower) {
                 f(id);
+            }
+            return;
+        }
+        // `*` and `*:*`: every action.
+        if lower == "*" || lower == "*:*" {
+            for i in 0..self.actions.len() {
+                if let Ok(id) = u32::try_from(i) {
+                    f(id);
+                }
+            }
+            return;
+        }
+        // `*:Prefix*`: in each service, one run of its sorted actions.
+        if let Some(rest) = lower.strip_prefix("*:")
+            && let Some(stem) = rest.strip_suffix('*')
+            && !wild(stem)
+        {
+            for prefix in &self.prefixes {
+                let Some(service) = self.services.get(prefix) else {
+                    continue;
+                };
+                let full = format!("{prefix}:{stem}");
+                let slice = self.actions.get(service.first..service.end).unwrap_or(&[]);
+                let start = slice.partition_point(|a| a.lower.as_str() < full.as_str());
+                for (i, a) in slice.iter().enumerate().skip(start) {
+                    if !a.lower.starts_with(full.as_str()) {
+                        break;
+                    }
+                    if let Ok(id) = u32::try_from(service.first + i) {
+                        f(id);
+                    }
+                }
             }
             return;
         }

@@ -43,6 +43,21 @@ fn the_embedded_reference_is_read_whole() {
     let mut none = 0;
     r.expand("nosuchservice:*", |_| none += 1);
     assert_eq!(none, 0);
+    // The fast paths agree with a plain glob over every action.
+    for pattern in ["*:Get*", "*:*", "s3:Get*", "*:get?ucket*", "S3:*Object"] {
+        let mut fast = Vec::new();
+        r.expand(pattern, |id| fast.push(id));
+        fast.sort_unstable();
+        let slow: Vec<u32> = r
+            .actions()
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| gatehouse_policy::glob_match(&pattern.to_ascii_lowercase(), &a.lower))
+            .map(|(i, _)| i as u32)
+            .collect();
+        assert_eq!(fast, slow, "{pattern}");
+        assert!(!fast.is_empty(), "{pattern}");
+    }
 }
 
 #[test]
@@ -731,5 +746,79 @@ mod summaries {
         assert_eq!(s.deny[0].access, "Limited: Write");
         assert_eq!(s.deny[0].resources, ["arn:aws:s3:::keep"]);
         assert_eq!(s.unrecognized, ["madeup:Thing"]);
+    }
+}
+
+mod lints {
+    use super::{doc, reference};
+    use gatehouse_analysis::lint::lint;
+
+    fn codes(text: &str) -> Vec<(String, &'static str)> {
+        lint(text, reference())
+            .into_iter()
+            .map(|f| (f.finding_type.as_str().to_string(), f.issue_code))
+            .collect()
+    }
+
+    /// One finding per case, each with its type and code; a clean statement gives none.
+    #[test]
+    fn each_check_finds_its_issue() {
+        type Case<'a> = (&'a str, String, &'a [(&'a str, &'a str)]);
+        let cases: &[Case<'_>] = &[
+            ("clean", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}"#), &[]),
+            ("unknown service", doc(r#"{"Effect": "Allow", "Action": "nosuch:Get", "Resource": "*"}"#), &[("ERROR", "INVALID_SERVICE_IN_ACTION")]),
+            ("unknown action", doc(r#"{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}"#), &[("ERROR", "INVALID_ACTION")]),
+            ("pattern matching nothing", doc(r#"{"Effect": "Allow", "Action": "s3:Frobnicate*", "Resource": "*"}"#), &[("ERROR", "INVALID_ACTION")]),
+            ("resource of no type", doc(r#"{"Effect": "Allow", "Action": "logs:GetLogEvents", "Resource": "arn:aws:logs:*:*:/aws-glue/*"}"#), &[("ERROR", "INVALID_ARN_RESOURCE")]),
+            ("resource of no service", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:nosuchsvc:::x"}"#), &[("ERROR", "INVALID_ARN_SERVICE")]),
+            ("key not for the action", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"ec2:InstanceType": "t3.micro"}}}"#), &[("WARNING", "UNSUPPORTED_ACTION_FOR_CONDITION_KEY")]),
+            ("key of no service key", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"s3:NoSuchKey": "x"}}}"#), &[("ERROR", "INVALID_CONDITION_KEY")]),
+            ("operator of another type", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"NumericEquals": {"aws:SourceIp": "1"}}}"#), &[("WARNING", "MISMATCHED_TYPE")]),
+            ("multivalued key without qualifier", doc(r#"{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*", "Condition": {"StringEquals": {"aws:TagKeys": "team"}}}"#), &[("WARNING", "MISSING_QUALIFIER")]),
+            ("unknown global key", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:NoSuchGlobalKey": "x"}}}"#), &[("WARNING", "UNKNOWN_GLOBAL_CONDITION_KEY")]),
+            ("never holds", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "yes"}}}"#), &[("ERROR", "CONDITION_NEVER_HOLDS")]),
+            ("bad CIDR", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/33"}}}"#), &[("ERROR", "CONDITION_NEVER_HOLDS")]),
+            ("PassRole on *", doc(r#"{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}"#), &[("SECURITY_WARNING", "PASS_ROLE_WITH_STAR_IN_RESOURCE")]),
+            ("PassRole narrowed", doc(r#"{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*", "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}"#), &[]),
+            ("Allow NotAction", doc(r#"{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}"#), &[("SECURITY_WARNING", "ALLOW_WITH_NOT_ACTION")]),
+            ("Allow NotResource", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}"#), &[("SECURITY_WARNING", "ALLOW_WITH_NOT_RESOURCE")]),
+            ("Deny NotResource is fine", doc(r#"{"Effect": "Deny", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::public/*"}"#), &[]),
+            ("redundant action", doc(r#"{"Effect": "Allow", "Action": ["s3:Get*", "s3:GetObject"], "Resource": "*"}"#), &[("SUGGESTION", "REDUNDANT_ACTION")]),
+            ("redundant statement", doc(r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}"#), &[("SUGGESTION", "REDUNDANT_STATEMENT")]),
+            ("ForAllValues on a single-valued key", doc(r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"ForAllValues:StringEquals": {"aws:PrincipalTag/team": "a"}}}"#), &[("SECURITY_WARNING", "FOR_ALL_VALUES_WITH_SINGLE_VALUED_KEY")]),
+            ("no Version", r#"{"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}"#.to_string(), &[("WARNING", "MISSING_VERSION")]),
+            ("old Version", r#"{"Version": "2008-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}"#.to_string(), &[("WARNING", "OUTDATED_VERSION")]),
+        ];
+        for (name, text, expected) in cases {
+            let got = codes(text);
+            let want: Vec<(String, &str)> =
+                expected.iter().map(|(t, c)| (t.to_string(), *c)).collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn findings_have_locations() {
+        let text = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\n    \"Effect\": \"Allow\",\n    \"Action\": \"s3:GetObjekt\",\n    \"Resource\": \"*\"\n  }\n}";
+        let f = &lint(text, reference())[0];
+        assert_eq!((f.line, f.column), (5, 15));
+        assert_eq!(f.message, "The action s3:GetObjekt does not exist.");
+    }
+
+    /// Every AWS managed policy lints without a panic; the counts per code are in
+    /// docs/compatibility.md.
+    #[test]
+    fn the_aws_corpus_lints() {
+        let dir = super::data().join("aws-managed-policies");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.file_name().is_some_and(|f| f == "index.json") {
+                continue;
+            }
+            let _ = lint(&std::fs::read_to_string(&path).unwrap(), reference());
+            n += 1;
+        }
+        assert_eq!(n, 1568);
     }
 }

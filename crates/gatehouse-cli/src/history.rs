@@ -248,3 +248,60 @@ pub fn summary(spec: &str, json: bool) -> Status {
         }
     }
 }
+
+/// `gatehouse policy lint`.
+pub fn lint(files: &[String], json: bool) -> Status {
+    use gatehouse_analysis::lint::{FindingType, lint};
+    let mut out = String::new();
+    let mut reports = Vec::new();
+    let mut status = Status::Ok;
+    for spec in files {
+        let text = match side(spec) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                status = Status::Error;
+                continue;
+            }
+        };
+        let findings = lint(&text, ServiceReference::embedded());
+        if findings
+            .iter()
+            .any(|f| f.finding_type != FindingType::Suggestion)
+            && status == Status::Ok
+        {
+            status = Status::Findings;
+        }
+        if json {
+            reports.push(serde_json::json!({"file": spec, "findings": findings}));
+        } else {
+            for f in &findings {
+                let _ = writeln!(
+                    out,
+                    "{spec}:{}:{}: {} {}: {}",
+                    f.line,
+                    f.column,
+                    f.finding_type.as_str(),
+                    f.issue_code,
+                    f.message
+                );
+            }
+        }
+    }
+    let written = if json {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(s) => emit(&format!("{s}\n")),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Status::Error
+            }
+        }
+    } else {
+        emit(&out)
+    };
+    if written == Status::Ok {
+        status
+    } else {
+        written
+    }
+}

@@ -27,6 +27,13 @@ pub enum PolicyCommand {
     /// permissions are the same (NoChange or Reworded), 1 when they differ, 2 on a usage or
     /// I/O error.
     Diff(DiffArgs),
+    /// Lint policies, in the spirit of IAM Access Analyzer's policy validation: ERROR,
+    /// SECURITY_WARNING, WARNING and SUGGESTION findings with an issue code and a location,
+    /// checked against the service reference Gatehouse ships.
+    ///
+    /// Each FILE is a file, `-`, or `NAME@VERSION`. Exits 0 when there are no findings other
+    /// than suggestions, 1 when there are, 2 on a usage or I/O error.
+    Lint(LintArgs),
     /// Summarize what a policy grants, per service, like the IAM console: Full access or the
     /// access levels granted (List, Read, Write, Permissions management, Tagging), the
     /// resources and the request conditions; then what it denies.
@@ -49,6 +56,16 @@ pub struct DiffArgs {
     /// The new document.
     #[arg(value_name = "NEW")]
     new: String,
+}
+
+#[derive(Args)]
+pub struct LintArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The policies.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
 }
 
 #[derive(Args)]
@@ -148,6 +165,7 @@ pub fn run(command: PolicyCommand) -> Status {
     match command {
         PolicyCommand::Validate(args) => validate_files(&args),
         PolicyCommand::Fmt(args) => fmt_file(&args),
+        PolicyCommand::Lint(args) => crate::history::lint(&args.files, args.format == Format::Json),
         PolicyCommand::Summary(args) => {
             crate::history::summary(&args.file, args.format == Format::Json)
         }
