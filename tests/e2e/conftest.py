@@ -297,6 +297,7 @@ def server(request, tmp_path_factory):
         database, db_name = fresh_postgres_database(admin)
     s, proc = start_server(home, database, backend)
     s.process = proc
+    s.database = database
     yield s
     proc.stop()
     if db_name:

@@ -7,6 +7,7 @@
 //!   makes it [`Sensitive`];
 //! - [`check`]: exact checks (no new access; access not granted), proven from the grants or
 //!   refuted by a request the engine decides;
+//! - [`generate`]: a policy from recorded activity, and what attached policies grant unused;
 //! - [`lint`]: findings in the spirit of IAM Access Analyzer's policy validation;
 //! - [`summary`]: the IAM console's policy summary (per service: access levels, resources,
 //!   conditions);
@@ -17,6 +18,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod generate;
 pub mod lint;
 pub mod permissions;
 pub mod reference;

@@ -305,3 +305,115 @@ pub fn lint(files: &[String], json: bool) -> Status {
         written
     }
 }
+
+/// Reads `30d`, `12h`, `45m` (or a bare number of days) as milliseconds.
+fn duration_ms(text: &str) -> Option<i64> {
+    let (n, unit) = match text.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (text.get(..i)?, c),
+        _ => (text, 'd'),
+    };
+    let n: i64 = n.parse().ok()?;
+    let per = match unit {
+        'd' => 86_400_000,
+        'h' => 3_600_000,
+        'm' => 60_000,
+        _ => return None,
+    };
+    n.checked_mul(per).filter(|ms| *ms >= 0)
+}
+
+/// `gatehouse policy generate`.
+pub fn generate(
+    principal: &str,
+    since: &str,
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    json: bool,
+) -> Status {
+    use gatehouse_analysis::generate::{generate, unused};
+    let Some(window) = duration_ms(since) else {
+        eprintln!(
+            "error: --since {since:?}: give a number of days, hours or minutes (30d, 12h, 45m)"
+        );
+        return Status::Error;
+    };
+    let account = principal.split(':').nth(4).unwrap_or("").to_string();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return Status::Error;
+        }
+    };
+    let result = runtime.block_on(async {
+        let (store, _) = gatehouse_store::Store::open_data_dir(data_dir, database)
+            .await
+            .map_err(|e| e.message)?;
+        let attached = store.policies_of(principal).await.map_err(|e| e.message)?;
+        #[allow(clippy::disallowed_methods)] // the window ends now: the CLI's own clock
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let rows = store
+            .activity_of(&account, principal, now.saturating_sub(window))
+            .await
+            .map_err(|e| e.message)?;
+        Ok::<_, String>((attached, rows))
+    });
+    let (attached, rows) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Status::Error;
+        }
+    };
+    let reference = ServiceReference::embedded();
+    let used: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r.allowed)
+        .map(|r| (r.action.clone(), r.resource.clone()))
+        .collect();
+    if used.is_empty() {
+        eprintln!("error: no allowed request of {principal} was recorded in the last {since}");
+        return Status::Findings;
+    }
+    let document = generate(&used, reference);
+    let used_actions: std::collections::BTreeSet<String> =
+        used.iter().map(|(a, _)| a.clone()).collect();
+    let report = unused(&attached, &used_actions, reference);
+    if json {
+        let out = serde_json::json!({
+            "PolicyDocument": document,
+            "RecordedRequests": rows,
+            "Unused": report,
+        });
+        return match serde_json::to_string_pretty(&out) {
+            Ok(s) => emit(&format!("{s}\n")),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Status::Error
+            }
+        };
+    }
+    let mut notes = String::new();
+    for u in &report {
+        let _ = writeln!(
+            notes,
+            "{}: {} of {} allowed actions used",
+            u.policy, u.used, u.allowed
+        );
+        for (svc, n, sample) in &u.services {
+            let _ = writeln!(
+                notes,
+                "  {svc}: {n} unused ({}{})",
+                sample.join(", "),
+                if *n > sample.len() { ", ..." } else { "" }
+            );
+        }
+    }
+    eprint!("{notes}");
+    emit(&format!("{document}\n"))
+}

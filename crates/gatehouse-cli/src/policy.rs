@@ -40,6 +40,11 @@ pub enum PolicyCommand {
     ///
     /// FILE is a file, `-`, or `NAME@VERSION` of a provider policy Gatehouse ships.
     Summary(SummaryArgs),
+    /// Generate a customer-managed policy from a principal's recorded activity: exactly the
+    /// actions it was allowed on the resources it used, with wildcards only where they grant
+    /// nothing unused. Prints the document; reports on standard error what its attached
+    /// policies grant that went unused.
+    Generate(GenerateArgs),
     /// The update history of a provider policy: every version with its date, its change
     /// description and its classification.
     History(HistoryArgs),
@@ -66,6 +71,25 @@ pub struct LintArgs {
     /// The policies.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// The user's or role's ARN.
+    #[arg(long, value_name = "ARN")]
+    principal: String,
+    /// How far back to look: `30d`, `12h`, `45m`.
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    since: String,
+    /// The data directory whose store recorded the activity.
+    #[arg(long, value_name = "DIR", default_value = "gatehouse-data")]
+    data_dir: std::path::PathBuf,
+    /// A database other than the data directory's SQLite file (`postgres://...`).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Print JSON: the document, the recorded requests and the unused report.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -166,6 +190,13 @@ pub fn run(command: PolicyCommand) -> Status {
         PolicyCommand::Validate(args) => validate_files(&args),
         PolicyCommand::Fmt(args) => fmt_file(&args),
         PolicyCommand::Lint(args) => crate::history::lint(&args.files, args.format == Format::Json),
+        PolicyCommand::Generate(args) => crate::history::generate(
+            &args.principal,
+            &args.since,
+            &args.data_dir,
+            args.database.as_deref(),
+            args.json,
+        ),
         PolicyCommand::Summary(args) => {
             crate::history::summary(&args.file, args.format == Format::Json)
         }

@@ -432,6 +432,18 @@ pub(crate) async fn authorize(
         .with_principal_tags(caller_tags(&effective, caller.session.as_deref()));
     let decision = decide(&layers, &request);
     state.metrics.decisions(decision.kind, 1);
+    // Activity is recorded against the policies' owner: the role, for a role session.
+    let owner = caller
+        .session
+        .as_deref()
+        .map_or(caller.arn.as_str(), |s| s.role_arn.as_str());
+    state.store.record_activity(
+        &caller.account,
+        owner,
+        action,
+        resource,
+        decision.kind == DecisionKind::Allow,
+    );
     if decision.kind == DecisionKind::Allow {
         return Ok(());
     }

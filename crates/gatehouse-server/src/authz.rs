@@ -659,6 +659,7 @@ impl<'s> Run<'s> {
         if item.explain.unwrap_or(default_explain) {
             let x = explain(&layers, &request);
             self.state.metrics.decisions(x.decision, 1);
+            self.record(&principal.arn, action, item.resource.as_deref(), x.decision);
             write_json(
                 out,
                 &Explained {
@@ -669,6 +670,7 @@ impl<'s> Run<'s> {
         } else {
             let d = decide(&layers, &request);
             self.state.metrics.decisions(d.kind, 1);
+            self.record(&principal.arn, action, item.resource.as_deref(), d.kind);
             write_json(
                 out,
                 &Lean {
@@ -685,6 +687,24 @@ impl<'s> Run<'s> {
             );
         }
         Ok(())
+    }
+
+    /// Records a decision in the activity store, against the principal asked about.
+    fn record(
+        &self,
+        principal: &str,
+        action: &str,
+        resource: Option<&str>,
+        kind: gatehouse_engine::DecisionKind,
+    ) {
+        let account = principal.split(':').nth(4).unwrap_or("");
+        self.state.store.record_activity(
+            account,
+            principal,
+            action,
+            resource.unwrap_or("*"),
+            kind == gatehouse_engine::DecisionKind::Allow,
+        );
     }
 
     /// The caller needs `gatehouse:Authorize` on the principal it asks about.

@@ -102,6 +102,18 @@ pub async fn start(
             tracing::warn!(error = %e.message, "working out the managed-policy histories failed");
         }
     });
+    // Recorded decisions are written once a second, and once more at shutdown.
+    let flusher_store = store.clone();
+    let flusher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = flusher_store.flush_activity().await {
+                tracing::warn!(error = %e.message, "writing recorded activity failed; kept for the next try");
+            }
+        }
+    });
+    let last_flush = store.clone();
     let state = AppState::new(store).map_err(config)?;
     let app = router(state);
     let task = tokio::spawn(async move {
@@ -109,6 +121,10 @@ pub async fn start(
             .with_graceful_shutdown(shutdown)
             .await;
         watcher.abort();
+        flusher.abort();
+        if let Err(e) = last_flush.flush_activity().await {
+            tracing::warn!(error = %e.message, "writing recorded activity at shutdown failed");
+        }
         result
     });
     Ok(Running {

@@ -512,3 +512,69 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// The policies of a user or role, by ARN: its managed policies (by ARN), its inline
+    /// policies (`inline NAME`), and for a user its groups' (`GROUP: ...`); with their
+    /// documents (managed: the default version). NoSuchEntity for an unknown ARN.
+    pub async fn policies_of(
+        &self,
+        principal_arn: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT account, kind, name_lower FROM principals WHERE arn = $1")
+            .bind(principal_arn)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| {
+                StoreError::no_such(format!("The principal {principal_arn} cannot be found."))
+            })?;
+        let (account, kind, name_lower): (String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let mut holders = vec![(kind.clone(), name_lower.clone(), String::new())];
+        if kind == "user" {
+            let groups: Vec<String> = sqlx::query_scalar(
+                "SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $2",
+            )
+            .bind(&account)
+            .bind(&name_lower)
+            .fetch_all(&self.db.pool)
+            .await?;
+            holders.extend(
+                groups
+                    .into_iter()
+                    .map(|g| ("group".to_string(), g.clone(), format!("{g}: "))),
+            );
+        }
+        let mut out = Vec::new();
+        for (kind, name_lower, label) in holders {
+            let managed = sqlx::query(
+                "SELECT p.arn, v.document FROM attachments a JOIN policies p ON p.arn = a.policy_arn
+                 JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
+                 WHERE a.account = $1 AND a.kind = $2 AND a.name_lower = $3 ORDER BY p.arn",
+            )
+            .bind(&account)
+            .bind(&kind)
+            .bind(&name_lower)
+            .fetch_all(&self.db.pool)
+            .await?;
+            for r in managed {
+                let arn: String = r.try_get(0)?;
+                out.push((format!("{label}{arn}"), r.try_get(1)?));
+            }
+            let inline = sqlx::query(
+                "SELECT policy_name, document FROM inline_policies
+                 WHERE account = $1 AND kind = $2 AND name_lower = $3 ORDER BY policy_name",
+            )
+            .bind(&account)
+            .bind(&kind)
+            .bind(&name_lower)
+            .fetch_all(&self.db.pool)
+            .await?;
+            for r in inline {
+                let name: String = r.try_get(0)?;
+                out.push((format!("{label}inline {name}"), r.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -81,6 +81,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         "ALTER TABLE policy_versions ADD COLUMN blast_radius TEXT",
     ),
+    (
+        5,
+        "CREATE TABLE activity (account TEXT NOT NULL, principal_arn TEXT NOT NULL,
+            action TEXT NOT NULL, resource TEXT NOT NULL, allowed BIGINT NOT NULL,
+            count BIGINT NOT NULL, first_at BIGINT NOT NULL, last_at BIGINT NOT NULL,
+            PRIMARY KEY (account, principal_arn, action, resource, allowed));
+         CREATE INDEX activity_last ON activity (last_at)",
+    ),
 ];
 
 /// The connection pool and what kind of database it is.

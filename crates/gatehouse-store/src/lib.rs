@@ -9,6 +9,7 @@
 //! cache invalidation.
 
 mod access_keys;
+mod activity;
 mod blast;
 mod catalog;
 mod clock;
@@ -30,6 +31,7 @@ mod tags;
 use std::sync::Arc;
 
 pub use access_keys::KeyOwner;
+pub use activity::{ActivityRow, DEFAULT_RETENTION_DAYS, MAX_PENDING};
 pub use blast::{Affected, BlastRadius, IdentityRef, ReferenceUpdate, WidenedPolicy};
 pub use catalog::{
     CatalogPolicy, CatalogSummary, CatalogVersion, ProviderCatalog, policy_arn_of, provider_actor,
@@ -70,6 +72,8 @@ pub struct StoreOptions {
     pub secret_key: [u8; 32],
     /// Managed policies per user or role (AWS's default 10, adjustable up to 20).
     pub managed_policies_per_principal: i64,
+    /// How long recorded activity is kept after it was last seen, in days.
+    pub activity_retention_days: i64,
 }
 
 impl StoreOptions {
@@ -78,6 +82,7 @@ impl StoreOptions {
         StoreOptions {
             secret_key,
             managed_policies_per_principal: 10,
+            activity_retention_days: activity::DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -96,6 +101,8 @@ pub struct Store {
     sessions: Arc<sessions::SessionCache>,
     /// Provider policies' histories worked out so far.
     history: Arc<history::HistoryCache>,
+    /// Decisions recorded and not yet written.
+    activity: Arc<activity::ActivityBuffer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,6 +138,7 @@ impl Store {
             keys: Arc::default(),
             sessions: Arc::default(),
             history: Arc::default(),
+            activity: Arc::default(),
         })
     }
 

@@ -426,3 +426,55 @@ async fn a_reference_update_reports_what_wildcards_now_grant_and_to_whom(s: Stor
     // Policies that name their actions grant nothing new.
     assert!(find(Q_DEV).is_none());
 }
+
+mod activity {
+    use gatehouse_store::Store;
+
+    use crate::on_both;
+
+    on_both!(decisions_are_recorded_in_batches_and_merged);
+
+    async fn decisions_are_recorded_in_batches_and_merged(s: Store) {
+        let p = "arn:aws:iam::111122223333:user/dev";
+        s.record_activity("111122223333", p, "s3:getobject", "arn:aws:s3:::b/k", true);
+        s.record_activity("111122223333", p, "S3:GetObject", "arn:aws:s3:::b/k", true);
+        s.record_activity("111122223333", p, "iam:CreateUser", "", false);
+        s.record_activity(
+            "444455556666",
+            "arn:aws:iam::444455556666:user/x",
+            "s3:GetObject",
+            "*",
+            true,
+        );
+        assert!(
+            s.activity_of("111122223333", p, 0)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing before a flush"
+        );
+        assert_eq!(s.flush_activity().await.unwrap(), 4);
+        s.record_activity("111122223333", p, "s3:GetObject", "arn:aws:s3:::b/k", true);
+        assert_eq!(s.flush_activity().await.unwrap(), 1);
+        assert_eq!(
+            s.flush_activity().await.unwrap(),
+            0,
+            "an empty flush writes nothing"
+        );
+        let rows = s.activity_of("111122223333", p, 0).await.unwrap();
+        let got: Vec<(&str, &str, bool, i64)> = rows
+            .iter()
+            .map(|r| (r.action.as_str(), r.resource.as_str(), r.allowed, r.count))
+            .collect();
+        // Actions in the reference's spelling, so differently cased requests are one row.
+        assert_eq!(
+            got,
+            [
+                ("iam:CreateUser", "*", false, 1),
+                ("s3:GetObject", "arn:aws:s3:::b/k", true, 3),
+            ]
+        );
+        assert!(rows.iter().all(|r| r.first_at <= r.last_at));
+        assert_eq!(s.activity_dropped(), 0);
+    }
+}

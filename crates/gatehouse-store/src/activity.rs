@@ -1,0 +1,220 @@
+//! Activity: which principal was allowed or denied which action on which resource, when, how
+//! often. Every decision the server makes is recorded in memory (a map lookup under a lock),
+//! and the buffer is written in batches by [`Store::flush_activity`], one row per (account,
+//! principal, action, resource, outcome) with a count and the first and last times. Rows older
+//! than the retention are deleted. Not journaled: activity is not a change to IAM.
+//!
+//! It feeds IAM's last-accessed details and policy generation.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gatehouse_analysis::ServiceReference;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::Store;
+use crate::error::StoreError;
+
+/// The most distinct rows the buffer holds between flushes; beyond it, records are dropped
+/// and counted.
+pub const MAX_PENDING: usize = 100_000;
+
+/// Rows are kept this long after they were last seen, unless the store is told otherwise.
+pub const DEFAULT_RETENTION_DAYS: i64 = 400;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    account: String,
+    principal: String,
+    action: String,
+    resource: String,
+    allowed: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Agg {
+    count: i64,
+    first: i64,
+    last: i64,
+}
+
+/// The in-memory buffer.
+#[derive(Default)]
+pub(crate) struct ActivityBuffer {
+    pending: Mutex<HashMap<Key, Agg>>,
+    dropped: AtomicU64,
+}
+
+/// One recorded row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ActivityRow {
+    /// The principal's ARN (a role for its sessions).
+    pub principal: String,
+    /// The action, in the reference's spelling when it knows it.
+    pub action: String,
+    /// The resource (`*` when the request named none).
+    pub resource: String,
+    /// Whether it was allowed.
+    pub allowed: bool,
+    /// How many times.
+    pub count: i64,
+    /// First time seen (milliseconds since the epoch).
+    pub first_at: i64,
+    /// Last time seen.
+    pub last_at: i64,
+}
+
+impl Store {
+    /// Records one decision (cheap: no I/O). `principal` is the ARN whose policies decided (for
+    /// a role session, the role's ARN).
+    pub fn record_activity(
+        &self,
+        account: &str,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        allowed: bool,
+    ) {
+        let now = self.now();
+        let Ok(mut pending) = self.activity.pending.lock() else {
+            return;
+        };
+        let key = Key {
+            account: account.to_string(),
+            principal: principal.to_string(),
+            action: action.to_string(),
+            resource: if resource.is_empty() { "*" } else { resource }.to_string(),
+            allowed,
+        };
+        if let Some(agg) = pending.get_mut(&key) {
+            agg.count += 1;
+            agg.last = agg.last.max(now);
+            return;
+        }
+        if pending.len() >= MAX_PENDING {
+            self.activity.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        pending.insert(
+            key,
+            Agg {
+                count: 1,
+                first: now,
+                last: now,
+            },
+        );
+    }
+
+    /// Records dropped because the buffer was full.
+    pub fn activity_dropped(&self) -> u64 {
+        self.activity.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Writes the buffered activity in one transaction and deletes rows older than the
+    /// retention. Returns the rows written. On failure the batch is put back.
+    pub async fn flush_activity(&self) -> Result<usize, StoreError> {
+        let batch: Vec<(Key, Agg)> = match self.activity.pending.lock() {
+            Ok(mut p) => p.drain().collect(),
+            Err(_) => return Ok(0),
+        };
+        let reference = ServiceReference::embedded();
+        let n = batch.len();
+        let result = async {
+            let mut tx = self.db.pool.begin().await?;
+            for (k, a) in &batch {
+                // The reference's spelling, so `S3:getobject` and `s3:GetObject` are one row.
+                let action = reference
+                    .find(&k.action)
+                    .and_then(|id| reference.action(id))
+                    .map_or_else(|| k.action.clone(), |x| x.name.clone());
+                sqlx::query(
+                    "INSERT INTO activity (account, principal_arn, action, resource, allowed,
+                        count, first_at, last_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (account, principal_arn, action, resource, allowed) DO UPDATE SET
+                        count = activity.count + excluded.count,
+                        first_at = CASE WHEN excluded.first_at < activity.first_at
+                                   THEN excluded.first_at ELSE activity.first_at END,
+                        last_at = CASE WHEN excluded.last_at > activity.last_at
+                                  THEN excluded.last_at ELSE activity.last_at END",
+                )
+                .bind(&k.account)
+                .bind(&k.principal)
+                .bind(&action)
+                .bind(&k.resource)
+                .bind(i64::from(k.allowed))
+                .bind(a.count)
+                .bind(a.first)
+                .bind(a.last)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let cutoff = self.now().saturating_sub(
+                self.options
+                    .activity_retention_days
+                    .saturating_mul(86_400_000),
+            );
+            sqlx::query("DELETE FROM activity WHERE last_at < $1")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        if let Err(e) = result {
+            // Put the batch back (merged with what arrived meanwhile) for the next flush.
+            if let Ok(mut p) = self.activity.pending.lock() {
+                for (k, a) in batch {
+                    let e = p.entry(k).or_insert(Agg {
+                        count: 0,
+                        first: a.first,
+                        last: a.last,
+                    });
+                    e.count += a.count;
+                    e.first = e.first.min(a.first);
+                    e.last = e.last.max(a.last);
+                }
+            }
+            return Err(e.into());
+        }
+        Ok(n)
+    }
+
+    /// A principal's recorded activity since `since` (milliseconds since the epoch), by action
+    /// then resource.
+    pub async fn activity_of(
+        &self,
+        account: &str,
+        principal: &str,
+        since: i64,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT principal_arn, action, resource, allowed, count, first_at, last_at
+             FROM activity WHERE account = $1 AND principal_arn = $2 AND last_at >= $3
+             ORDER BY action, resource, allowed",
+        )
+        .bind(account)
+        .bind(principal)
+        .bind(since)
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let allowed: i64 = r.try_get(3)?;
+            out.push(ActivityRow {
+                principal: r.try_get(0)?,
+                action: r.try_get(1)?,
+                resource: r.try_get(2)?,
+                allowed: allowed != 0,
+                count: r.try_get(4)?,
+                first_at: r.try_get(5)?,
+                last_at: r.try_get(6)?,
+            });
+        }
+        Ok(out)
+    }
+}
