@@ -9,6 +9,7 @@ import time
 from conftest import gatehouse_binary, new_user
 
 IAM_READ_ONLY = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 
 
 def generate(server, principal: str):
@@ -20,7 +21,7 @@ def generate(server, principal: str):
 
 
 def test_generated_policy_allows_what_was_used_and_nothing_unused(server):
-    name, creds = new_user(server, managed=(IAM_READ_ONLY,), prefix="worker")
+    name, creds = new_user(server, managed=(IAM_READ_ONLY, S3_READ_ONLY), prefix="worker")
     arn = server.arn("user", name)
     iam = server.iam(creds)
     iam.get_user(UserName=name)
@@ -64,3 +65,22 @@ def test_generated_policy_allows_what_was_used_and_nothing_unused(server):
     # And the denied request stays denied.
     denied = root.simulate_custom_policy(PolicyInputList=[document], ActionNames=["iam:CreateUser"])
     assert denied["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+
+    # IAM's last-accessed details tell the same story, per service and per action.
+    job = root.generate_service_last_accessed_details(Arn=arn, Granularity="ACTION_LEVEL")["JobId"]
+    details = root.get_service_last_accessed_details(JobId=job)
+    assert details["JobStatus"] == "COMPLETED" and details["JobType"] == "ACTION_LEVEL"
+    services = {s["ServiceNamespace"]: s for s in details["ServicesLastAccessed"]}
+    assert {"iam", "s3"} <= set(services)
+    assert services["iam"]["LastAuthenticatedEntity"] == arn
+    assert services["iam"]["TotalAuthenticatedEntities"] == 1
+    assert "LastAuthenticated" not in services["s3"], "allowed, never used"
+    assert services["s3"]["TotalAuthenticatedEntities"] == 0
+    tracked = {a["ActionName"] for a in services["iam"]["TrackedActionsLastAccessed"]}
+    assert {"GetUser", "ListUsers", "GetPolicy"} <= tracked
+    assert "CreateUser" not in tracked, "denied requests are not accesses"
+    try:
+        root.get_service_last_accessed_details(JobId="00000000-0000-0000-0000-000000000000")
+        raise AssertionError("an unknown job must fail")
+    except root.exceptions.NoSuchEntityException:
+        pass

@@ -218,3 +218,191 @@ impl Store {
         Ok(out)
     }
 }
+
+/// When a service was last used by an identity (or a group's members).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServiceAccess {
+    /// The service prefix.
+    pub namespace: String,
+    /// The service's name.
+    pub name: String,
+    /// The last allowed request (milliseconds since the epoch), if any.
+    pub last_authenticated: Option<i64>,
+    /// Who made it.
+    pub last_entity: Option<String>,
+    /// How many identities used the service.
+    pub entities: i64,
+    /// The actions used, with when and by whom last.
+    pub actions: Vec<(String, i64, String)>,
+}
+
+/// A last-accessed job: what it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessJob {
+    /// The identity's ARN.
+    pub arn: String,
+    /// `SERVICE_LEVEL` or `ACTION_LEVEL`.
+    pub granularity: String,
+    /// When it was asked for.
+    pub created_at: i64,
+}
+
+fn job_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let hex = |n: usize, rng: &mut rand::rngs::ThreadRng| -> String {
+        (0..n)
+            .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+            .collect()
+    };
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(8, &mut rng),
+        hex(4, &mut rng),
+        hex(4, &mut rng),
+        hex(4, &mut rng),
+        hex(12, &mut rng)
+    )
+}
+
+impl Store {
+    /// GenerateServiceLastAccessedDetails: records the job (the details are worked out when
+    /// asked for, from the activity then recorded). NoSuchEntity for an identity that does not
+    /// exist in the account.
+    pub async fn create_access_job(
+        &self,
+        account: &str,
+        arn: &str,
+        granularity: &str,
+    ) -> Result<String, StoreError> {
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT arn FROM principals WHERE account = $1 AND arn = $2")
+                .bind(account)
+                .bind(arn)
+                .fetch_optional(&self.db.pool)
+                .await?;
+        if known.is_none() {
+            return Err(StoreError::no_such(format!(
+                "The entity with ARN {arn} cannot be found."
+            )));
+        }
+        let id = job_id();
+        sqlx::query(
+            "INSERT INTO access_jobs (id, account, arn, granularity, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(account)
+        .bind(arn)
+        .bind(granularity)
+        .bind(self.now())
+        .execute(&self.db.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// A job of the account.
+    pub async fn access_job(&self, account: &str, id: &str) -> Result<AccessJob, StoreError> {
+        let row = sqlx::query(
+            "SELECT arn, granularity, created_at FROM access_jobs WHERE account = $1 AND id = $2",
+        )
+        .bind(account)
+        .bind(id)
+        .fetch_optional(&self.db.pool)
+        .await?
+        .ok_or_else(|| StoreError::no_such(format!("The job with ID {id} cannot be found.")))?;
+        Ok(AccessJob {
+            arn: row.try_get(0)?,
+            granularity: row.try_get(1)?,
+            created_at: row.try_get(2)?,
+        })
+    }
+
+    /// For every service an identity's policies allow, when it (or, for a group, its members)
+    /// last used it, by name.
+    pub async fn last_accessed(
+        &self,
+        account: &str,
+        arn: &str,
+    ) -> Result<Vec<ServiceAccess>, StoreError> {
+        let reference = ServiceReference::embedded();
+        let documents = self.policies_of(arn).await?;
+        let mut services: std::collections::BTreeSet<String> = Default::default();
+        for (_, doc) in &documents {
+            let Ok(read) = gatehouse_analysis::Analyzed::new(doc, "policy", reference) else {
+                continue;
+            };
+            let p = read.permissions();
+            for id in p.known_ids() {
+                if p.of(&gatehouse_analysis::permissions::ActionKey::Known(id))
+                    .0
+                    .is_empty()
+                {
+                    continue;
+                }
+                if let Some((svc, _)) = reference.action(id).and_then(|a| a.lower.split_once(':')) {
+                    services.insert(svc.to_string());
+                }
+            }
+        }
+        // Whose activity counts: the identity, or a group's members.
+        let mut principals = vec![arn.to_string()];
+        if arn.contains(":group/") {
+            let members: Vec<String> = sqlx::query_scalar(
+                "SELECT u.arn FROM principals g
+                 JOIN group_members m ON m.account = g.account AND m.group_lower = g.name_lower
+                 JOIN principals u ON u.account = m.account AND u.kind = 'user'
+                   AND u.name_lower = m.user_lower
+                 WHERE g.account = $1 AND g.arn = $2",
+            )
+            .bind(account)
+            .bind(arn)
+            .fetch_all(&self.db.pool)
+            .await?;
+            principals = members;
+        }
+        let mut rows = Vec::new();
+        for p in &principals {
+            rows.extend(self.activity_of(account, p, 0).await?);
+        }
+        let mut out = Vec::new();
+        for svc in services {
+            let used: Vec<&ActivityRow> = rows
+                .iter()
+                .filter(|r| {
+                    r.allowed
+                        && r.action
+                            .split_once(':')
+                            .is_some_and(|(s, _)| s.eq_ignore_ascii_case(&svc))
+                })
+                .collect();
+            let last = used.iter().max_by_key(|r| r.last_at);
+            let entities: std::collections::BTreeSet<&str> =
+                used.iter().map(|r| r.principal.as_str()).collect();
+            let mut actions: std::collections::BTreeMap<String, (i64, String)> = Default::default();
+            for r in &used {
+                let name = r
+                    .action
+                    .split_once(':')
+                    .map_or(r.action.as_str(), |(_, a)| a);
+                let e = actions
+                    .entry(name.to_string())
+                    .or_insert((r.last_at, r.principal.clone()));
+                if r.last_at > e.0 {
+                    *e = (r.last_at, r.principal.clone());
+                }
+            }
+            out.push(ServiceAccess {
+                name: reference.service_name(&svc).unwrap_or(&svc).to_string(),
+                namespace: svc,
+                last_authenticated: last.map(|r| r.last_at),
+                last_entity: last.map(|r| r.principal.clone()),
+                entities: i64::try_from(entities.len()).unwrap_or(i64::MAX),
+                actions: actions.into_iter().map(|(a, (t, p))| (a, t, p)).collect(),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+}

@@ -87,7 +87,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
             action TEXT NOT NULL, resource TEXT NOT NULL, allowed BIGINT NOT NULL,
             count BIGINT NOT NULL, first_at BIGINT NOT NULL, last_at BIGINT NOT NULL,
             PRIMARY KEY (account, principal_arn, action, resource, allowed));
-         CREATE INDEX activity_last ON activity (last_at)",
+         CREATE INDEX activity_last ON activity (last_at);
+         CREATE TABLE access_jobs (id TEXT PRIMARY KEY, account TEXT NOT NULL, arn TEXT NOT NULL,
+            granularity TEXT NOT NULL, created_at BIGINT NOT NULL)",
     ),
 ];
 

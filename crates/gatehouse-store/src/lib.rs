@@ -31,7 +31,7 @@ mod tags;
 use std::sync::Arc;
 
 pub use access_keys::KeyOwner;
-pub use activity::{ActivityRow, DEFAULT_RETENTION_DAYS, MAX_PENDING};
+pub use activity::{AccessJob, ActivityRow, DEFAULT_RETENTION_DAYS, MAX_PENDING, ServiceAccess};
 pub use blast::{Affected, BlastRadius, IdentityRef, ReferenceUpdate, WidenedPolicy};
 pub use catalog::{
     CatalogPolicy, CatalogSummary, CatalogVersion, ProviderCatalog, policy_arn_of, provider_actor,

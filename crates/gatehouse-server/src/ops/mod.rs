@@ -5,6 +5,7 @@
 //! caller may do it ([`Call::allow`]), then calls the store. Answers are built as XML
 //! [`Element`]s; `None` means the operation has no Result element.
 
+mod access;
 mod identities;
 mod policies;
 mod simulate;
@@ -221,6 +222,8 @@ const IAM_OPERATIONS: &[&str] = &[
     "GetAccountAuthorizationDetails",
     "SimulatePrincipalPolicy",
     "SimulateCustomPolicy",
+    "GenerateServiceLastAccessedDetails",
+    "GetServiceLastAccessedDetails",
 ];
 
 /// Whether an operation is served (metrics label unknown ones alike).
@@ -298,6 +301,12 @@ pub(crate) async fn dispatch(call: &Call<'_>, service: Service) -> Reply {
             "GetAccountAuthorizationDetails" => p::account_authorization_details(call).await,
             "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(call).await,
             "SimulateCustomPolicy" => simulate::simulate_custom_policy(call).await,
+            "GenerateServiceLastAccessedDetails" => {
+                access::generate_service_last_accessed_details(call).await
+            }
+            "GetServiceLastAccessedDetails" => {
+                access::get_service_last_accessed_details(call).await
+            }
             _ => Err(invalid_action(call)),
         },
         _ => Err(invalid_action(call)),
