@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// out one event per request).
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     log_format: LogFormat,
+    /// Do not record decisions as activity (last-accessed details and `policy generate` then
+    /// have nothing to work from).
+    #[arg(long)]
+    no_activity: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -64,6 +68,7 @@ pub fn run(args: &ServeArgs) -> Status {
             listen: args.listen,
             data_dir: args.data_dir.clone(),
             database: args.database.clone(),
+            record_activity: !args.no_activity,
         };
         let running = match start(&options, shutdown_signal()).await {
             Ok(r) => r,

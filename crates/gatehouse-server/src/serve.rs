@@ -20,6 +20,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// A database other than the data directory's SQLite file.
     pub database: Option<String>,
+    /// Whether decisions are recorded as activity (for last-accessed details and policy
+    /// generation).
+    pub record_activity: bool,
 }
 
 /// The root user's credentials, as written to `root-credentials.json`.
@@ -88,6 +91,7 @@ pub async fn start(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StoreError> {
     let (store, _) = Store::open_data_dir(&options.data_dir, options.database.as_deref()).await?;
+    store.set_activity_recording(options.record_activity);
     let (root, first_start) = root_credentials(&store, &options.data_dir).await?;
     // Other processes (another node, `gatehouse provider publish`) change the store too.
     let watcher = store.watch(Duration::from_secs(1));

@@ -32,6 +32,7 @@ async fn server() -> Server {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
             database: None,
+            record_activity: true,
         },
         async move {
             let _ = rx.await;

@@ -41,10 +41,20 @@ struct Agg {
 }
 
 /// The in-memory buffer.
-#[derive(Default)]
 pub(crate) struct ActivityBuffer {
     pending: Mutex<HashMap<Key, Agg>>,
     dropped: AtomicU64,
+    enabled: std::sync::atomic::AtomicBool,
+}
+
+impl Default for ActivityBuffer {
+    fn default() -> ActivityBuffer {
+        ActivityBuffer {
+            pending: Mutex::default(),
+            dropped: AtomicU64::new(0),
+            enabled: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
 }
 
 /// One recorded row.
@@ -78,6 +88,9 @@ impl Store {
         resource: &str,
         allowed: bool,
     ) {
+        if !self.activity.enabled.load(Ordering::Relaxed) {
+            return;
+        }
         let now = self.now();
         let Ok(mut pending) = self.activity.pending.lock() else {
             return;
@@ -106,6 +119,11 @@ impl Store {
                 last: now,
             },
         );
+    }
+
+    /// Turns recording on or off (on by default).
+    pub fn set_activity_recording(&self, on: bool) {
+        self.activity.enabled.store(on, Ordering::Relaxed);
     }
 
     /// Records dropped because the buffer was full.
