@@ -577,6 +577,20 @@ struct Run<'s> {
     /// Resolved subjects, by principal ARN, NUL, and the raw inline policies.
     subjects: HashMap<String, Result<Arc<Subject>, ApiError>>,
     key: String,
+    /// Decisions to record as activity when the request ends, alike neighbours counted
+    /// together (a batch of a thousand alike decisions is one record).
+    activity: Vec<(String, String, String, bool, i64)>,
+}
+
+impl Drop for Run<'_> {
+    fn drop(&mut self) {
+        for (principal, action, resource, allowed, count) in self.activity.drain(..) {
+            let account = principal.split(':').nth(4).unwrap_or("");
+            self.state
+                .store
+                .record_activity_n(account, &principal, &action, &resource, allowed, count);
+        }
+    }
 }
 
 /// `aws:CurrentTime` and `aws:EpochTime` for now, made once per second (a typed `Value` costs
@@ -612,6 +626,7 @@ impl<'s> Run<'s> {
             allowed: HashMap::new(),
             subjects: HashMap::new(),
             key: String::new(),
+            activity: Vec::new(),
         }
     }
 
@@ -689,22 +704,33 @@ impl<'s> Run<'s> {
         Ok(())
     }
 
-    /// Records a decision in the activity store, against the principal asked about.
+    /// Records a decision as activity, against the principal asked about (written to the
+    /// store's buffer when the request ends).
     fn record(
-        &self,
+        &mut self,
         principal: &str,
         action: &str,
         resource: Option<&str>,
         kind: gatehouse_engine::DecisionKind,
     ) {
-        let account = principal.split(':').nth(4).unwrap_or("");
-        self.state.store.record_activity(
-            account,
-            principal,
-            action,
-            resource.unwrap_or("*"),
-            kind == gatehouse_engine::DecisionKind::Allow,
-        );
+        let resource = resource.unwrap_or("*");
+        let allowed = kind == gatehouse_engine::DecisionKind::Allow;
+        if let Some(last) = self.activity.last_mut()
+            && last.3 == allowed
+            && last.1 == action
+            && last.2 == resource
+            && last.0 == principal
+        {
+            last.4 += 1;
+            return;
+        }
+        self.activity.push((
+            principal.to_string(),
+            action.to_string(),
+            resource.to_string(),
+            allowed,
+            1,
+        ));
     }
 
     /// The caller needs `gatehouse:Authorize` on the principal it asks about.

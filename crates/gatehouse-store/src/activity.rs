@@ -42,15 +42,25 @@ struct Agg {
 
 /// The in-memory buffer.
 pub(crate) struct ActivityBuffer {
-    pending: Mutex<HashMap<Key, Agg>>,
+    /// Rows by the hash of their key, so a decision already seen is counted without
+    /// allocating its key (the hot path of a batch of a thousand alike decisions).
+    pending: Mutex<Pending>,
+    hasher: foldhash::fast::RandomState,
     dropped: AtomicU64,
     enabled: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Default)]
+struct Pending {
+    rows: HashMap<u64, Vec<(Key, Agg)>>,
+    len: usize,
 }
 
 impl Default for ActivityBuffer {
     fn default() -> ActivityBuffer {
         ActivityBuffer {
             pending: Mutex::default(),
+            hasher: foldhash::fast::RandomState::default(),
             dropped: AtomicU64::new(0),
             enabled: std::sync::atomic::AtomicBool::new(true),
         }
@@ -88,37 +98,63 @@ impl Store {
         resource: &str,
         allowed: bool,
     ) {
+        self.record_activity_n(account, principal, action, resource, allowed, 1);
+    }
+
+    /// Records `count` alike decisions at once (a batch request aggregates its own).
+    pub fn record_activity_n(
+        &self,
+        account: &str,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        allowed: bool,
+        count: i64,
+    ) {
         if !self.activity.enabled.load(Ordering::Relaxed) {
             return;
         }
         let now = self.now();
+        let resource = if resource.is_empty() { "*" } else { resource };
+        let hash = std::hash::BuildHasher::hash_one(
+            &self.activity.hasher,
+            (account, principal, action, resource, allowed),
+        );
         let Ok(mut pending) = self.activity.pending.lock() else {
             return;
         };
-        let key = Key {
-            account: account.to_string(),
-            principal: principal.to_string(),
-            action: action.to_string(),
-            resource: if resource.is_empty() { "*" } else { resource }.to_string(),
-            allowed,
-        };
-        if let Some(agg) = pending.get_mut(&key) {
-            agg.count += 1;
+        let full = pending.len >= MAX_PENDING;
+        let bucket = pending.rows.entry(hash).or_default();
+        if let Some((_, agg)) = bucket.iter_mut().find(|(k, _)| {
+            k.allowed == allowed
+                && k.action == action
+                && k.resource == resource
+                && k.principal == principal
+                && k.account == account
+        }) {
+            agg.count += count;
             agg.last = agg.last.max(now);
             return;
         }
-        if pending.len() >= MAX_PENDING {
+        if full {
             self.activity.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        pending.insert(
-            key,
+        bucket.push((
+            Key {
+                account: account.to_string(),
+                principal: principal.to_string(),
+                action: action.to_string(),
+                resource: resource.to_string(),
+                allowed,
+            },
             Agg {
-                count: 1,
+                count,
                 first: now,
                 last: now,
             },
-        );
+        ));
+        pending.len += 1;
     }
 
     /// Turns recording on or off (on by default).
@@ -135,7 +171,10 @@ impl Store {
     /// retention. Returns the rows written. On failure the batch is put back.
     pub async fn flush_activity(&self) -> Result<usize, StoreError> {
         let batch: Vec<(Key, Agg)> = match self.activity.pending.lock() {
-            Ok(mut p) => p.drain().collect(),
+            Ok(mut p) => {
+                p.len = 0;
+                p.rows.drain().flat_map(|(_, rows)| rows).collect()
+            }
             Err(_) => return Ok(0),
         };
         let reference = ServiceReference::embedded();
@@ -187,14 +226,28 @@ impl Store {
             // Put the batch back (merged with what arrived meanwhile) for the next flush.
             if let Ok(mut p) = self.activity.pending.lock() {
                 for (k, a) in batch {
-                    let e = p.entry(k).or_insert(Agg {
-                        count: 0,
-                        first: a.first,
-                        last: a.last,
-                    });
-                    e.count += a.count;
-                    e.first = e.first.min(a.first);
-                    e.last = e.last.max(a.last);
+                    let hash = std::hash::BuildHasher::hash_one(
+                        &self.activity.hasher,
+                        (
+                            k.account.as_str(),
+                            k.principal.as_str(),
+                            k.action.as_str(),
+                            k.resource.as_str(),
+                            k.allowed,
+                        ),
+                    );
+                    let bucket = p.rows.entry(hash).or_default();
+                    match bucket.iter_mut().find(|(x, _)| *x == k) {
+                        Some((_, e)) => {
+                            e.count += a.count;
+                            e.first = e.first.min(a.first);
+                            e.last = e.last.max(a.last);
+                        }
+                        None => {
+                            bucket.push((k, a));
+                            p.len += 1;
+                        }
+                    }
                 }
             }
             return Err(e.into());
