@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// have nothing to work from).
     #[arg(long)]
     no_activity: bool,
+    /// How many days recorded activity is kept after it was last seen.
+    #[arg(long, value_name = "DAYS", default_value_t = 400, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    activity_retention_days: i64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -69,6 +72,7 @@ pub fn run(args: &ServeArgs) -> Status {
             data_dir: args.data_dir.clone(),
             database: args.database.clone(),
             record_activity: !args.no_activity,
+            activity_retention_days: Some(args.activity_retention_days),
         };
         let running = match start(&options, shutdown_signal()).await {
             Ok(r) => r,

@@ -23,6 +23,9 @@ pub struct ServeOptions {
     /// Whether decisions are recorded as activity (for last-accessed details and policy
     /// generation).
     pub record_activity: bool,
+    /// How many days recorded activity is kept after it was last seen (`None`: the store's
+    /// default, 400).
+    pub activity_retention_days: Option<i64>,
 }
 
 /// The root user's credentials, as written to `root-credentials.json`.
@@ -92,6 +95,9 @@ pub async fn start(
 ) -> Result<Running, StoreError> {
     let (store, _) = Store::open_data_dir(&options.data_dir, options.database.as_deref()).await?;
     store.set_activity_recording(options.record_activity);
+    if let Some(days) = options.activity_retention_days {
+        store.set_activity_retention_days(days);
+    }
     let (root, first_start) = root_credentials(&store, &options.data_dir).await?;
     // Other processes (another node, `gatehouse provider publish`) change the store too.
     let watcher = store.watch(Duration::from_secs(1));

@@ -33,6 +33,7 @@ async fn server() -> Server {
             data_dir: dir.path().join("data"),
             database: None,
             record_activity: true,
+            activity_retention_days: None,
         },
         async move {
             let _ = rx.await;

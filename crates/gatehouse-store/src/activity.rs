@@ -48,6 +48,8 @@ pub(crate) struct ActivityBuffer {
     hasher: foldhash::fast::RandomState,
     dropped: AtomicU64,
     enabled: std::sync::atomic::AtomicBool,
+    /// Days kept after last seen, when set (0: the store's options say).
+    retention_days: std::sync::atomic::AtomicI64,
 }
 
 #[derive(Default)]
@@ -63,6 +65,7 @@ impl Default for ActivityBuffer {
             hasher: foldhash::fast::RandomState::default(),
             dropped: AtomicU64::new(0),
             enabled: std::sync::atomic::AtomicBool::new(true),
+            retention_days: std::sync::atomic::AtomicI64::new(0),
         }
     }
 }
@@ -162,6 +165,20 @@ impl Store {
         self.activity.enabled.store(on, Ordering::Relaxed);
     }
 
+    /// Keeps recorded activity this many days after it was last seen (at least 1).
+    pub fn set_activity_retention_days(&self, days: i64) {
+        self.activity
+            .retention_days
+            .store(days.max(1), Ordering::Relaxed);
+    }
+
+    fn activity_retention_days(&self) -> i64 {
+        match self.activity.retention_days.load(Ordering::Relaxed) {
+            0 => self.options.activity_retention_days,
+            days => days,
+        }
+    }
+
     /// Records dropped because the buffer was full.
     pub fn activity_dropped(&self) -> u64 {
         self.activity.dropped.load(Ordering::Relaxed)
@@ -209,11 +226,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let cutoff = self.now().saturating_sub(
-                self.options
-                    .activity_retention_days
-                    .saturating_mul(86_400_000),
-            );
+            let cutoff = self
+                .now()
+                .saturating_sub(self.activity_retention_days().saturating_mul(86_400_000));
             sqlx::query("DELETE FROM activity WHERE last_at < $1")
                 .bind(cutoff)
                 .execute(&mut *tx)

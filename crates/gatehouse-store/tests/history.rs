@@ -478,3 +478,42 @@ mod activity {
         assert_eq!(s.activity_dropped(), 0);
     }
 }
+
+mod retention {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use gatehouse_store::{Clock, Store};
+
+    /// A clock the test moves.
+    struct Manual(AtomicI64);
+    impl Clock for Manual {
+        fn now_ms(&self) -> i64 {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    /// Rows not seen for longer than the retention are deleted at the next flush.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn old_activity_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
+        let clock = Arc::new(Manual(AtomicI64::new(1_000_000_000_000)));
+        let s = Store::open_with_clock(&url, crate::options(), clock.clone())
+            .await
+            .unwrap();
+        s.set_activity_retention_days(30);
+        let p = "arn:aws:iam::111122223333:user/dev";
+        s.record_activity("111122223333", p, "s3:GetObject", "*", true);
+        s.flush_activity().await.unwrap();
+        clock.0.fetch_add(29 * 86_400_000, Ordering::Relaxed);
+        s.record_activity("111122223333", p, "s3:PutObject", "*", true);
+        s.flush_activity().await.unwrap();
+        assert_eq!(s.activity_of("111122223333", p, 0).await.unwrap().len(), 2);
+        clock.0.fetch_add(2 * 86_400_000, Ordering::Relaxed);
+        s.flush_activity().await.unwrap();
+        let left = s.activity_of("111122223333", p, 0).await.unwrap();
+        assert_eq!(left.len(), 1, "GetObject, last seen 31 days ago, is gone");
+        assert_eq!(left[0].action, "s3:PutObject");
+    }
+}
