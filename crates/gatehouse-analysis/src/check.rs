@@ -57,6 +57,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Refuted when there is a counterexample, else undecided when there is a reason, else
+    /// proven.
+    fn of(counterexamples: Vec<Counterexample>, reasons: Vec<String>) -> Verdict {
+        if !counterexamples.is_empty() {
+            Verdict::Fails { counterexamples }
+        } else if !reasons.is_empty() {
+            Verdict::Undecided { reasons }
+        } else {
+            Verdict::Holds
+        }
+    }
+
     /// `PASS`, `FAIL` or `UNDECIDED`.
     pub fn label(&self) -> &'static str {
         match self {
@@ -248,13 +260,7 @@ pub fn no_new_access(
             }
         }
     }
-    Ok(if !counterexamples.is_empty() {
-        Verdict::Fails { counterexamples }
-    } else if !reasons.is_empty() {
-        Verdict::Undecided { reasons }
-    } else {
-        Verdict::Holds
-    })
+    Ok(Verdict::of(counterexamples, reasons))
 }
 
 /// Whether `policy` grants none of `actions` (patterns allowed) on any of `resources` (`*`
@@ -340,11 +346,5 @@ pub fn access_not_granted(
             )),
         }
     }
-    Ok(if !counterexamples.is_empty() {
-        Verdict::Fails { counterexamples }
-    } else if !reasons.is_empty() {
-        Verdict::Undecided { reasons }
-    } else {
-        Verdict::Holds
-    })
+    Ok(Verdict::of(counterexamples, reasons))
 }

@@ -452,21 +452,6 @@ fn service_of(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Compares two parsed documents.
-pub fn diff_policies(
-    old: &Policy<'_>,
-    new: &Policy<'_>,
-    reference: &ServiceReference,
-    same_document: bool,
-) -> PolicyDiff {
-    if same_document {
-        return empty_diff();
-    }
-    let po = permissions(old, reference);
-    let pn = permissions(new, reference);
-    diff_with(old, new, &po, &pn, reference)
-}
-
 fn empty_diff() -> PolicyDiff {
     PolicyDiff {
         classification: Classification::NoChange,
@@ -485,7 +470,7 @@ fn empty_diff() -> PolicyDiff {
 
 /// Compares two parsed documents whose permissions are already worked out (a history reuses
 /// each version's permissions for the diffs on both sides of it).
-pub fn diff_with(
+fn diff_with(
     old: &Policy<'_>,
     new: &Policy<'_>,
     po: &Permissions,

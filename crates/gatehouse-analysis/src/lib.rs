@@ -27,6 +27,6 @@ pub mod summary;
 
 pub use diff::{
     Analyzed, Classification, DiffError, PolicyDiff, ScopeChange, Sensitive, StatementChange,
-    StatementSummary, abbreviate, diff_documents, diff_policies,
+    StatementSummary, abbreviate, diff_documents,
 };
 pub use reference::{AccessLevel, ActionId, ServiceReference};

@@ -186,7 +186,6 @@ fn format_glob(format: &str) -> String {
 }
 
 struct Linter<'a> {
-    text: &'a str,
     index: LineIndex<'a>,
     reference: &'a ServiceReference,
     findings: Vec<Finding>,
@@ -574,7 +573,6 @@ pub fn lint(text: &str, reference: &ServiceReference) -> Vec<Finding> {
     };
     let formats = formats_for(reference);
     let mut l = Linter {
-        text,
         index: LineIndex::new(text),
         reference,
         findings: Vec::new(),
@@ -603,7 +601,6 @@ pub fn lint(text: &str, reference: &ServiceReference) -> Vec<Finding> {
         l.statement(s);
     }
     redundant_statements(&policy, &mut l);
-    let _ = l.text;
     l.findings
         .sort_by_key(|f| (f.line, f.column, f.finding_type));
     l.findings

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::Status;
+use crate::input::read_policy;
 
 /// Writes to standard output; a reader that went away (`| head`) is not an error.
 pub fn emit(text: &str) -> Status {
@@ -22,7 +23,6 @@ pub fn emit(text: &str) -> Status {
         }
     }
 }
-use crate::input::read_policy;
 
 /// Reads one side of a diff: a file, `-`, or `NAME@VERSION` from the shipped catalog.
 pub fn side(spec: &str) -> Result<String, String> {
@@ -31,11 +31,7 @@ pub fn side(spec: &str) -> Result<String, String> {
     {
         let catalog = gatehouse_store::ProviderCatalog::embedded().map_err(|e| e.message)?;
         let policy = catalog
-            .policies
-            .iter()
-            .find(|p| {
-                p.name.eq_ignore_ascii_case(name) || gatehouse_store::policy_arn_of(p) == name
-            })
+            .find(name)
             .ok_or_else(|| format!("no provider policy named {name}"))?;
         let v = policy
             .versions
@@ -109,26 +105,14 @@ pub fn history(
 ) -> Status {
     let changes = match data_dir {
         Some(dir) => {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the runtime: {e}");
-                    return Status::Error;
-                }
-            };
-            let result = runtime.block_on(async {
-                let (store, _) = gatehouse_store::Store::open_data_dir(dir, database)
-                    .await
-                    .map_err(|e| e.message)?;
+            let result = crate::store::with_store(dir, database, async |store| {
                 store
                     .policy_history(name)
                     .await
                     .map(|h| h.as_ref().clone())
                     .map_err(|e| e.message)
-            });
+            })
+            .and_then(|r| r);
             match result {
                 Ok(c) => c,
                 Err(e) => {
@@ -198,15 +182,13 @@ pub fn history(
 fn from_catalog(name: &str) -> Result<Vec<gatehouse_store::Change>, String> {
     let catalog = gatehouse_store::ProviderCatalog::embedded().map_err(|e| e.message)?;
     let policy = catalog
-        .policies
-        .iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name) || gatehouse_store::policy_arn_of(p) == name)
+        .find(name)
         .ok_or_else(|| format!("no provider policy named {name}"))?;
     let versions: Vec<gatehouse_store::VersionRecord> = policy
         .versions
         .iter()
         .map(|v| gatehouse_store::VersionRecord {
-            number: v.version_id.trim_start_matches('v').parse().unwrap_or(1),
+            number: v.number(),
             version_id: v.version_id.clone(),
             document: v.document.clone(),
             created_at: v.created_at,
@@ -338,20 +320,7 @@ pub fn generate(
         return Status::Error;
     };
     let account = principal.split(':').nth(4).unwrap_or("").to_string();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return Status::Error;
-        }
-    };
-    let result = runtime.block_on(async {
-        let (store, _) = gatehouse_store::Store::open_data_dir(data_dir, database)
-            .await
-            .map_err(|e| e.message)?;
+    let result = crate::store::with_store(data_dir, database, async |store| {
         let attached = store.policies_of(principal).await.map_err(|e| e.message)?;
         #[allow(clippy::disallowed_methods)] // the window ends now: the CLI's own clock
         let now = std::time::SystemTime::now()
@@ -362,7 +331,8 @@ pub fn generate(
             .await
             .map_err(|e| e.message)?;
         Ok::<_, String>((attached, rows))
-    });
+    })
+    .and_then(|r| r);
     let (attached, rows) = match result {
         Ok(x) => x,
         Err(e) => {

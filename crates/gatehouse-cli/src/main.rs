@@ -9,6 +9,7 @@ mod policy;
 mod provider;
 mod reference;
 mod serve;
+mod store;
 
 use std::process::ExitCode;
 

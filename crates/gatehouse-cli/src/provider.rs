@@ -59,36 +59,27 @@ fn publish(args: &PublishArgs) -> Status {
             return Status::Error;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return Status::Error;
-        }
-    };
-    runtime.block_on(async {
-        let (store, loaded) =
-            match gatehouse_store::Store::open_data_dir(&args.data_dir, args.database.as_deref())
+    let published =
+        crate::store::with_store(&args.data_dir, args.database.as_deref(), async |store| {
+            if args.dry_run {
+                return match store.publish_dry_run(&args.policy, &document).await {
+                    Ok(blast) => {
+                        print_blast(&blast, args.json);
+                        Status::Ok
+                    }
+                    Err(e) => {
+                        eprintln!("{}: {}: {}", args.document, e.code.as_str(), e.message);
+                        Status::Findings
+                    }
+                };
+            }
+            let description = args.description.as_deref().unwrap_or_default();
+            match store
+                .publish_provider_version_reporting(&args.policy, &document, description)
                 .await
             {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {}", e.message);
-                    return Status::Error;
-                }
-            };
-        if let Some(summary) = loaded {
-            eprintln!(
-                "loaded the provider catalog: {} policies, {} versions",
-                summary.policies, summary.versions
-            );
-        }
-        if args.dry_run {
-            return match store.publish_dry_run(&args.policy, &document).await {
-                Ok(blast) => {
+                Ok((v, blast)) => {
+                    println!("published {} {} (default)", args.policy, v.version_id);
                     print_blast(&blast, args.json);
                     Status::Ok
                 }
@@ -96,23 +87,11 @@ fn publish(args: &PublishArgs) -> Status {
                     eprintln!("{}: {}: {}", args.document, e.code.as_str(), e.message);
                     Status::Findings
                 }
-            };
-        }
-        let description = args.description.as_deref().unwrap_or_default();
-        match store
-            .publish_provider_version_reporting(&args.policy, &document, description)
-            .await
-        {
-            Ok((v, blast)) => {
-                println!("published {} {} (default)", args.policy, v.version_id);
-                print_blast(&blast, args.json);
-                Status::Ok
             }
-            Err(e) => {
-                eprintln!("{}: {}: {}", args.document, e.code.as_str(), e.message);
-                Status::Findings
-            }
-        }
+        });
+    published.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        Status::Error
     })
 }
 

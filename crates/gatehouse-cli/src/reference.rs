@@ -66,26 +66,13 @@ fn diff(args: &DiffArgs) -> Status {
     };
     let report = match &args.data_dir {
         Some(dir) => {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: cannot start the runtime: {e}");
-                    return Status::Error;
-                }
-            };
-            let result = runtime.block_on(async {
-                let (store, _) =
-                    gatehouse_store::Store::open_data_dir(dir, args.database.as_deref())
-                        .await
-                        .map_err(|e| e.message)?;
+            let result = crate::store::with_store(dir, args.database.as_deref(), async |store| {
                 store
                     .reference_update(&old, &new)
                     .await
                     .map_err(|e| e.message)
-            });
+            })
+            .and_then(|r| r);
             match result {
                 Ok(r) => r,
                 Err(e) => {

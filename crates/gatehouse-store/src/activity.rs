@@ -58,6 +58,23 @@ struct Pending {
     len: usize,
 }
 
+impl ActivityBuffer {
+    /// The hash a row is kept under (the same for a borrowed request and a stored key).
+    fn hash(
+        &self,
+        account: &str,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        allowed: bool,
+    ) -> u64 {
+        std::hash::BuildHasher::hash_one(
+            &self.hasher,
+            (account, principal, action, resource, allowed),
+        )
+    }
+}
+
 impl Default for ActivityBuffer {
     fn default() -> ActivityBuffer {
         ActivityBuffer {
@@ -119,10 +136,9 @@ impl Store {
         }
         let now = self.now();
         let resource = if resource.is_empty() { "*" } else { resource };
-        let hash = std::hash::BuildHasher::hash_one(
-            &self.activity.hasher,
-            (account, principal, action, resource, allowed),
-        );
+        let hash = self
+            .activity
+            .hash(account, principal, action, resource, allowed);
         let Ok(mut pending) = self.activity.pending.lock() else {
             return;
         };
@@ -241,15 +257,12 @@ impl Store {
             // Put the batch back (merged with what arrived meanwhile) for the next flush.
             if let Ok(mut p) = self.activity.pending.lock() {
                 for (k, a) in batch {
-                    let hash = std::hash::BuildHasher::hash_one(
-                        &self.activity.hasher,
-                        (
-                            k.account.as_str(),
-                            k.principal.as_str(),
-                            k.action.as_str(),
-                            k.resource.as_str(),
-                            k.allowed,
-                        ),
+                    let hash = self.activity.hash(
+                        &k.account,
+                        &k.principal,
+                        &k.action,
+                        &k.resource,
+                        k.allowed,
                     );
                     let bucket = p.rows.entry(hash).or_default();
                     match bucket.iter_mut().find(|(x, _)| *x == k) {

@@ -317,42 +317,72 @@ impl Store {
             "Group" => "group",
             _ => "role",
         };
-        let mut holders = vec![(kind.to_string(), r.name_lower.clone())];
+        Ok(self
+            .documents_of(&r.account, kind, &r.name_lower, Some(except))
+            .await?
+            .into_iter()
+            .map(|(_, doc)| doc)
+            .collect())
+    }
+
+    /// The named documents of a user's, group's or role's policies (`except` left out): its
+    /// managed policies by ARN (the default version), its inline policies (`inline NAME`), and
+    /// for a user its groups' (`GROUP: ...`).
+    async fn documents_of(
+        &self,
+        account: &str,
+        kind: &str,
+        name_lower: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut holders = vec![(kind.to_string(), name_lower.to_string(), String::new())];
         if kind == "user" {
             let groups: Vec<String> = sqlx::query_scalar(
                 "SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $2",
             )
-            .bind(&r.account)
-            .bind(&r.name_lower)
+            .bind(account)
+            .bind(name_lower)
             .fetch_all(&self.db.pool)
             .await?;
-            holders.extend(groups.into_iter().map(|g| ("group".to_string(), g)));
+            holders.extend(
+                groups
+                    .into_iter()
+                    .map(|g| ("group".to_string(), g.clone(), format!("{g}: "))),
+            );
         }
-        let mut docs = Vec::new();
-        for (kind, name_lower) in holders {
-            let managed: Vec<String> = sqlx::query_scalar(
-                "SELECT v.document FROM attachments a JOIN policies p ON p.arn = a.policy_arn
+        let mut out = Vec::new();
+        for (kind, name_lower, label) in holders {
+            let managed = sqlx::query(
+                "SELECT p.arn, v.document FROM attachments a JOIN policies p ON p.arn = a.policy_arn
                  JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
-                 WHERE a.account = $1 AND a.kind = $2 AND a.name_lower = $3 AND a.policy_arn <> $4",
+                 WHERE a.account = $1 AND a.kind = $2 AND a.name_lower = $3 AND a.policy_arn <> $4
+                 ORDER BY p.arn",
             )
-            .bind(&r.account)
+            .bind(account)
             .bind(&kind)
             .bind(&name_lower)
-            .bind(except)
+            .bind(except.unwrap_or(""))
             .fetch_all(&self.db.pool)
             .await?;
-            docs.extend(managed);
-            let inline: Vec<String> = sqlx::query_scalar(
-                "SELECT document FROM inline_policies WHERE account = $1 AND kind = $2 AND name_lower = $3",
+            for r in managed {
+                let arn: String = r.try_get(0)?;
+                out.push((format!("{label}{arn}"), r.try_get(1)?));
+            }
+            let inline = sqlx::query(
+                "SELECT policy_name, document FROM inline_policies
+                 WHERE account = $1 AND kind = $2 AND name_lower = $3 ORDER BY policy_name",
             )
-            .bind(&r.account)
+            .bind(account)
             .bind(&kind)
             .bind(&name_lower)
             .fetch_all(&self.db.pool)
             .await?;
-            docs.extend(inline);
+            for r in inline {
+                let name: String = r.try_get(0)?;
+                out.push((format!("{label}inline {name}"), r.try_get(1)?));
+            }
         }
-        Ok(docs)
+        Ok(out)
     }
 }
 
@@ -530,51 +560,6 @@ impl Store {
             })?;
         let (account, kind, name_lower): (String, String, String) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        let mut holders = vec![(kind.clone(), name_lower.clone(), String::new())];
-        if kind == "user" {
-            let groups: Vec<String> = sqlx::query_scalar(
-                "SELECT group_lower FROM group_members WHERE account = $1 AND user_lower = $2",
-            )
-            .bind(&account)
-            .bind(&name_lower)
-            .fetch_all(&self.db.pool)
-            .await?;
-            holders.extend(
-                groups
-                    .into_iter()
-                    .map(|g| ("group".to_string(), g.clone(), format!("{g}: "))),
-            );
-        }
-        let mut out = Vec::new();
-        for (kind, name_lower, label) in holders {
-            let managed = sqlx::query(
-                "SELECT p.arn, v.document FROM attachments a JOIN policies p ON p.arn = a.policy_arn
-                 JOIN policy_versions v ON v.policy_arn = p.arn AND v.version_id = p.default_version
-                 WHERE a.account = $1 AND a.kind = $2 AND a.name_lower = $3 ORDER BY p.arn",
-            )
-            .bind(&account)
-            .bind(&kind)
-            .bind(&name_lower)
-            .fetch_all(&self.db.pool)
-            .await?;
-            for r in managed {
-                let arn: String = r.try_get(0)?;
-                out.push((format!("{label}{arn}"), r.try_get(1)?));
-            }
-            let inline = sqlx::query(
-                "SELECT policy_name, document FROM inline_policies
-                 WHERE account = $1 AND kind = $2 AND name_lower = $3 ORDER BY policy_name",
-            )
-            .bind(&account)
-            .bind(&kind)
-            .bind(&name_lower)
-            .fetch_all(&self.db.pool)
-            .await?;
-            for r in inline {
-                let name: String = r.try_get(0)?;
-                out.push((format!("{label}inline {name}"), r.try_get(1)?));
-            }
-        }
-        Ok(out)
+        self.documents_of(&account, &kind, &name_lower, None).await
     }
 }

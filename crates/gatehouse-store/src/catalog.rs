@@ -169,7 +169,21 @@ pub(crate) fn packed_file(rel: &str) -> Result<String, StoreError> {
         .ok_or_else(|| StoreError::config("the embedded catalog is damaged"))
 }
 
+impl CatalogVersion {
+    /// The version's number (`v12` -> 12).
+    pub fn number(&self) -> i64 {
+        version_number(&self.version_id)
+    }
+}
+
 impl ProviderCatalog {
+    /// A policy by name (any case) or ARN.
+    pub fn find(&self, name_or_arn: &str) -> Option<&CatalogPolicy> {
+        self.policies
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name_or_arn) || policy_arn_of(p) == name_or_arn)
+    }
+
     /// The catalog that ships inside Gatehouse: every current AWS managed policy and the
     /// recovered history of the Amazon Q policies, packed from the project's `data/` folder at
     /// build time.
