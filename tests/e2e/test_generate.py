@@ -84,3 +84,20 @@ def test_generated_policy_allows_what_was_used_and_nothing_unused(server):
         raise AssertionError("an unknown job must fail")
     except root.exceptions.NoSuchEntityException:
         pass
+
+
+def test_last_accessed_details_refuse_bad_input(server):
+    import botocore.exceptions
+
+    root = server.iam()
+    try:
+        root.generate_service_last_accessed_details(Arn=server.arn("user", "nobody-here"))
+        raise AssertionError("an unknown identity must fail")
+    except root.exceptions.NoSuchEntityException:
+        pass
+    try:
+        root.generate_service_last_accessed_details(Arn=server.arn("user", "x"), Granularity="DAILY")
+        raise AssertionError("a bad granularity must fail")
+    except botocore.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "ValidationError"
+        assert "Member must satisfy enum value set: [SERVICE_LEVEL, ACTION_LEVEL]" in e.response["Error"]["Message"]

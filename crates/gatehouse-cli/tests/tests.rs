@@ -777,3 +777,38 @@ fn exact_checks_exit_by_their_verdict() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["Result"], "Holds");
 }
+
+/// `gatehouse policy generate` refuses a window it cannot read, and a principal the store
+/// does not have, with a clear error and exit 2.
+#[test]
+fn policy_generate_bad_input_exits_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let arn = "arn:aws:iam::111122223333:user/nobody";
+    let o = gatehouse(
+        &[
+            "policy",
+            "generate",
+            "--principal",
+            arn,
+            "--since",
+            "soon",
+            "--data-dir",
+            data,
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--since \"soon\""), "{}", stderr(&o));
+    let o = gatehouse(
+        &["policy", "generate", "--principal", arn, "--data-dir", data],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("The principal arn:aws:iam::111122223333:user/nobody cannot be found."),
+        "{}",
+        stderr(&o)
+    );
+}
