@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/managed-policies.rss", get(crate::feeds::all_rss))
         .route("/feeds/managed-policies.atom", get(crate::feeds::all_atom))
         .route("/feeds/policies/{file}", get(crate::feeds::one))
+        .merge(crate::console::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::new(state))
 }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod authz;
+pub mod console;
 pub mod feeds;
 pub mod metrics;
 mod ops;

@@ -135,8 +135,22 @@ impl Store {
         .ok_or_else(|| StoreError::no_such(format!("Policy {arn} was not found.")))?;
         let from_version: String = row.try_get(0)?;
         let current: String = row.try_get(1)?;
+        self.blast_radius_between(arn, &from_version, &current, document)
+            .await
+    }
+
+    /// The blast radius, over the identities the provider policy `arn` reaches now, of the
+    /// change from `current` (version `from_version`) to `document`: what a past change of the policy
+    /// meant for today's identities, or what a proposed one would mean.
+    pub async fn blast_radius_between(
+        &self,
+        arn: &str,
+        from_version: &str,
+        current: &str,
+        document: &str,
+    ) -> Result<BlastRadius, StoreError> {
         let reference = ServiceReference::embedded();
-        let diff = diff_documents(&current, document, reference)
+        let diff = diff_documents(current, document, reference)
             .map_err(|e| StoreError::config(e.to_string()))?;
         let (gains, losses) = (diff.gains(), diff.losses());
 
@@ -213,7 +227,7 @@ impl Store {
             .len();
         Ok(BlastRadius {
             policy_arn: arn.to_string(),
-            from_version,
+            from_version: from_version.to_string(),
             classification: diff.classification,
             summary: diff.headline(),
             accounts,

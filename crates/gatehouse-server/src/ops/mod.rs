@@ -8,7 +8,7 @@
 mod access;
 mod identities;
 mod policies;
-mod simulate;
+pub(crate) mod simulate;
 mod sts;
 
 use gatehouse_store::{Actor, PrincipalKind, Store, Tag};

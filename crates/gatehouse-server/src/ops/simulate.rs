@@ -11,7 +11,7 @@ use gatehouse_engine::{
     RequestPrincipal, explain,
 };
 use gatehouse_policy::{LineIndex, Location, parse_policy};
-use gatehouse_store::PrincipalKind;
+use gatehouse_store::{PrincipalKind, Store};
 
 use super::{Call, Reply, enum_error, null_error};
 use crate::app::Failure;
@@ -39,7 +39,7 @@ fn given(
     Ok(out)
 }
 
-fn compile_text(name: &str, doc: &str) -> Result<Arc<CompiledPolicy>, Failure> {
+pub(crate) fn compile_text(name: &str, doc: &str) -> Result<Arc<CompiledPolicy>, Failure> {
     let policy = parse_policy(doc)
         .map_err(|_| Failure::new(400, "MalformedPolicyDocument", "Syntax errors in policy."))?;
     Ok(Arc::new(CompiledPolicy::compile(name, None, &policy)))
@@ -106,26 +106,44 @@ fn given_policies(call: &Call<'_>) -> Result<Given, Failure> {
     })
 }
 
-pub(crate) async fn simulate_principal_policy(call: &Call<'_>) -> Reply {
-    let source = call.required("PolicySourceArn")?;
-    let actions = call.required_list("ActionNames")?;
-    call.allow(source).await?;
-    let invalid = || Failure::new(400, "InvalidInput", format!("Invalid ARN: {source}"));
-    let resource = source.split(':').nth(5).ok_or_else(invalid)?;
-    let (kind, name) = match resource.split_once('/') {
-        Some(("user", rest)) => (PrincipalKind::User, rest.rsplit('/').next().unwrap_or(rest)),
-        Some(("role", rest)) => (PrincipalKind::Role, rest.rsplit('/').next().unwrap_or(rest)),
-        Some(("group", rest)) => (
-            PrincipalKind::Group,
-            rest.rsplit('/').next().unwrap_or(rest),
-        ),
-        _ => return Err(invalid()),
-    };
-    let account = call.account();
-    let store = call.store();
-    let mut given = given_policies(call)?;
-    let mut tags = Vec::new();
-    let (arn, id, mut identity, boundary) = if kind == PrincipalKind::Group {
+/// A user's, group's or role's policies, compiled, as the simulator decides with them.
+pub(crate) struct Subject {
+    /// The principal the requests are made as (for a group, a placeholder member).
+    pub(crate) arn: String,
+    /// Its unique ID.
+    pub(crate) id: String,
+    /// Its identity policies (a user's groups' included).
+    pub(crate) identity: Vec<Arc<CompiledPolicy>>,
+    /// Its permissions boundary.
+    pub(crate) boundary: Option<Vec<Arc<CompiledPolicy>>>,
+    /// Its tags.
+    pub(crate) tags: Vec<(String, String)>,
+}
+
+/// The kind and name a user's, group's or role's ARN names.
+pub(crate) fn principal_of_arn(arn: &str) -> Option<(PrincipalKind, &str)> {
+    let resource = arn.split(':').nth(5)?;
+    let (kind, rest) = resource.split_once('/')?;
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    if name.is_empty() {
+        return None;
+    }
+    match kind {
+        "user" => Some((PrincipalKind::User, name)),
+        "role" => Some((PrincipalKind::Role, name)),
+        "group" => Some((PrincipalKind::Group, name)),
+        _ => None,
+    }
+}
+
+/// The policies a principal is simulated with.
+pub(crate) async fn subject(
+    store: &Store,
+    account: &str,
+    kind: PrincipalKind,
+    name: &str,
+) -> Result<Subject, Failure> {
+    if kind == PrincipalKind::Group {
         // A group is simulated as a member of it would be, with only the group's policies.
         let (g, _) = store.get_group(account, name).await?;
         let mut policies = Vec::new();
@@ -142,23 +160,41 @@ pub(crate) async fn simulate_principal_policy(call: &Call<'_>) -> Reply {
                 .await?;
             policies.push(compile_text(&policy, &doc)?);
         }
-        (
-            format!("arn:aws:iam::{account}:user/simulated-member-of-{}", g.name),
-            g.id,
-            policies,
-            None,
-        )
-    } else {
-        let effective = store.effective_policies(account, kind, name).await?;
-        tags.clone_from(&effective.tags);
-        (
-            effective.arn.clone(),
-            effective.id.clone(),
-            effective.identity.policies().to_vec(),
-            effective.boundary.as_ref().map(|b| b.policies().to_vec()),
-        )
-    };
-    principal_texts(call, kind, name, &mut given.texts).await;
+        return Ok(Subject {
+            arn: format!("arn:aws:iam::{account}:user/simulated-member-of-{}", g.name),
+            id: g.id,
+            identity: policies,
+            boundary: None,
+            tags: Vec::new(),
+        });
+    }
+    let effective = store.effective_policies(account, kind, name).await?;
+    Ok(Subject {
+        arn: effective.arn.clone(),
+        id: effective.id.clone(),
+        identity: effective.identity.policies().to_vec(),
+        boundary: effective.boundary.as_ref().map(|b| b.policies().to_vec()),
+        tags: effective.tags.clone(),
+    })
+}
+
+pub(crate) async fn simulate_principal_policy(call: &Call<'_>) -> Reply {
+    let source = call.required("PolicySourceArn")?;
+    let actions = call.required_list("ActionNames")?;
+    call.allow(source).await?;
+    let (kind, name) = principal_of_arn(source)
+        .ok_or_else(|| Failure::new(400, "InvalidInput", format!("Invalid ARN: {source}")))?;
+    let account = call.account();
+    let store = call.store();
+    let mut given = given_policies(call)?;
+    let Subject {
+        arn,
+        id,
+        mut identity,
+        boundary,
+        tags,
+    } = subject(store, account, kind, name).await?;
+    principal_texts(store, account, kind, name, &mut given.texts).await;
     identity.extend(given.identity.iter().cloned());
     let boundary = match (boundary, given.boundary.is_empty()) {
         (None, true) => None,
@@ -224,14 +260,13 @@ pub(crate) async fn simulate_custom_policy(call: &Call<'_>) -> Reply {
 /// The texts of a principal's attached and inline policies (and a user's groups'), for the
 /// positions of matched statements. Best effort: a policy whose text cannot be read gets no
 /// positions.
-async fn principal_texts(
-    call: &Call<'_>,
+pub(crate) async fn principal_texts(
+    store: &Store,
+    account: &str,
     kind: PrincipalKind,
     name: &str,
     texts: &mut HashMap<String, String>,
 ) {
-    let store = call.store();
-    let account = call.account();
     let mut owners = vec![(kind, name.to_string())];
     if kind == PrincipalKind::User
         && let Ok(groups) = store.list_groups_for_user(account, name).await
@@ -263,7 +298,7 @@ async fn principal_texts(
 }
 
 /// The start and end of statement `index` in a policy text.
-fn statement_position(text: &str, index: usize) -> Option<(Location, Location)> {
+pub(crate) fn statement_position(text: &str, index: usize) -> Option<(Location, Location)> {
     let policy = parse_policy(text).ok()?;
     let statement = policy.statements.iter().nth(index)?;
     let lines = LineIndex::new(text);
@@ -297,20 +332,10 @@ fn run(
         resource: given.resource.as_ref(),
         ..Layers::default()
     };
-    let owner = call.get("ResourceOwner");
-    let mut results: Vec<(&str, &str, Explanation)> = Vec::new();
-    for action in actions {
-        for resource in &resources {
-            let mut request =
-                Request::new(principal.clone(), action, Some(resource), context.clone())
-                    .with_boundary(boundary.is_some())
-                    .with_principal_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            if let Some(o) = owner.and_then(|o| o.split(':').nth(4)) {
-                request = request.with_resource_account(o);
-            }
-            results.push((action, resource, explain(&layers, &request)));
-        }
-    }
+    let owner = call.get("ResourceOwner").and_then(|o| o.split(':').nth(4));
+    let results = explain_all(
+        &layers, actions, &resources, principal, &context, tags, owner,
+    );
     let page = call.page(&results)?;
     let mut out = Element::new();
     out.list(
@@ -363,4 +388,30 @@ fn run(
     );
     page.write(&mut out);
     Ok(Some(out))
+}
+
+/// Every action decided and explained on every resource.
+pub(crate) fn explain_all<'a>(
+    layers: &Layers<'_>,
+    actions: &[&'a str],
+    resources: &[&'a str],
+    principal: &RequestPrincipal,
+    context: &Context,
+    tags: &[(String, String)],
+    resource_owner: Option<&str>,
+) -> Vec<(&'a str, &'a str, Explanation)> {
+    let mut results = Vec::with_capacity(actions.len() * resources.len());
+    for action in actions {
+        for resource in resources {
+            let mut request =
+                Request::new(principal.clone(), action, Some(resource), context.clone())
+                    .with_boundary(layers.boundary.is_some())
+                    .with_principal_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            if let Some(o) = resource_owner {
+                request = request.with_resource_account(o);
+            }
+            results.push((*action, *resource, explain(layers, &request)));
+        }
+    }
+    results
 }
