@@ -13,6 +13,7 @@ use gatehouse_server::serve::{ServeOptions, start};
 
 mod authorize;
 mod bad_input;
+mod console;
 mod feeds;
 mod iam_sts;
 
