@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: check::CheckCommand,
     },
+    /// The data directory's store: checks.
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
     /// Decide one decision case and explain the decision.
     ///
     /// Exits 0 on any decision, 2 when the case cannot be read or a policy in it is invalid.
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
         Command::Provider { command } => provider::run(command),
         Command::Reference { command } => reference::run(command),
         Command::Check { command } => check::run(command),
+        Command::Store { command } => store::run(command),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => eval::test(&args),
     };
