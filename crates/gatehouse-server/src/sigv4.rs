@@ -148,12 +148,19 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, AuthError> {
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(incomplete("Signature must be 64 hexadecimal digits."));
     }
+    let signed_headers: Vec<String> = signed.split(';').map(str::to_string).collect();
+    // A signature that does not cover the host is good for any host.
+    if !signed_headers.iter().any(|h| h == "host") {
+        return Err(incomplete(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        ));
+    }
     Ok(Authorization {
         access_key: (*access_key).to_string(),
         date: (*date).to_string(),
         region: (*region).to_string(),
         service: (*service).to_string(),
-        signed_headers: signed.split(';').map(str::to_string).collect(),
+        signed_headers,
         signature: signature.to_ascii_lowercase(),
     })
 }
@@ -518,6 +525,7 @@ mod tests {
             "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=559aa258c3d3e24d25724fab527640a75120f25cef43a250575cd11b7e12404a",
             "AWS4-HMAC-SHA256 Credential=a/20240115/iam/aws4_request, SignedHeaders=host, Signature=559aa258c3d3e24d25724fab527640a75120f25cef43a250575cd11b7e12404a",
             "AWS4-HMAC-SHA256 Credential=a/20240115/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=xyz",
+            "AWS4-HMAC-SHA256 Credential=a/20240115/us-east-1/iam/aws4_request, SignedHeaders=content-type;x-amz-date, Signature=559aa258c3d3e24d25724fab527640a75120f25cef43a250575cd11b7e12404a",
         ] {
             let e = parse_authorization(bad).unwrap_err();
             assert_eq!(

@@ -47,7 +47,14 @@ async fn request(url: &str, method: &str, path: &str, cookie: Option<&str>, body
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_lowercase(), v.to_string()))
@@ -137,7 +144,12 @@ async fn sessions_are_checked_every_way_a_cookie_can_be_wrong() {
     )
     .await;
     let set = page.header("set-cookie").unwrap();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=43200"] {
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=43200",
+    ] {
         assert!(set.contains(attribute), "{set}");
     }
     assert_eq!(page.header("location"), Some("/console/policies"));
@@ -163,10 +175,17 @@ async fn sessions_are_checked_every_way_a_cookie_can_be_wrong() {
         ("no cookie", String::new()),
         ("empty value", "gatehouse_console=".into()),
         ("garbage", "gatehouse_console=garbage".into()),
-        ("MAC with one character changed", format!("gatehouse_console={flipped}")),
+        (
+            "MAC with one character changed",
+            format!("gatehouse_console={flipped}"),
+        ),
         (
             "expired an hour ago, correctly signed",
-            format!("gatehouse_console={key}.{}.{}", now() - 3600, mac(secret, key, now() - 3600)),
+            format!(
+                "gatehouse_console={key}.{}.{}",
+                now() - 3600,
+                mac(secret, key, now() - 3600)
+            ),
         ),
         (
             "expiry moved later without re-signing",
@@ -178,7 +197,10 @@ async fn sessions_are_checked_every_way_a_cookie_can_be_wrong() {
         ),
         (
             "signed with another key's secret",
-            format!("gatehouse_console={key}.{later}.{}", mac(&other_secret, key, later)),
+            format!(
+                "gatehouse_console={key}.{later}.{}",
+                mac(&other_secret, key, later)
+            ),
         ),
         (
             "unknown key",
@@ -216,13 +238,26 @@ async fn sessions_are_checked_every_way_a_cookie_can_be_wrong() {
     }
     // A correctly signed cookie of our own making is accepted (so the cases above fail for
     // the reason they name).
-    let forged_ok = format!("gatehouse_console={key}.{later}.{}", mac(secret, key, later));
-    assert_eq!(get(&s.url, "/console/policies", Some(&forged_ok)).await.status, 200);
+    let forged_ok = format!(
+        "gatehouse_console={key}.{later}.{}",
+        mac(secret, key, later)
+    );
+    assert_eq!(
+        get(&s.url, "/console/policies", Some(&forged_ok))
+            .await
+            .status,
+        200
+    );
 
     // Deactivating the key ends its sessions; reactivating resumes them.
     let other_key = other.access_key().unwrap().access_key_id().to_string();
     let other_cookie = sign_in(&s.url, &other_key, &other_secret).await;
-    assert_eq!(get(&s.url, "/console/policies", Some(&other_cookie)).await.status, 403);
+    assert_eq!(
+        get(&s.url, "/console/policies", Some(&other_cookie))
+            .await
+            .status,
+        403
+    );
     root.update_access_key()
         .user_name("other")
         .access_key_id(&other_key)
@@ -230,14 +265,22 @@ async fn sessions_are_checked_every_way_a_cookie_can_be_wrong() {
         .send()
         .await
         .unwrap();
-    assert_eq!(get(&s.url, "/console/policies", Some(&other_cookie)).await.status, 303);
+    assert_eq!(
+        get(&s.url, "/console/policies", Some(&other_cookie))
+            .await
+            .status,
+        303
+    );
     // An inactive key cannot sign in either.
     let refused = request(
         &s.url,
         "POST",
         "/console/signin",
         None,
-        &form(&[("access_key_id", &other_key), ("secret_access_key", &other_secret)]),
+        &form(&[
+            ("access_key_id", &other_key),
+            ("secret_access_key", &other_secret),
+        ]),
     )
     .await;
     assert_eq!(refused.status, 401);
@@ -253,11 +296,27 @@ async fn sign_in_refuses_bad_credentials_and_sends_only_to_console_pages() {
     let s = server().await;
     let (key, secret) = (&s.root.access_key_id, &s.root.secret_access_key);
     let cases: &[(&str, &str, u16)] = &[
-        ("wrong secret", "access_key_id=KEY&secret_access_key=wrong", 401),
-        ("unknown key", "access_key_id=AKIAUNKNOWNUNKNOWN00&secret_access_key=SECRET", 401),
+        (
+            "wrong secret",
+            "access_key_id=KEY&secret_access_key=wrong",
+            401,
+        ),
+        (
+            "unknown key",
+            "access_key_id=AKIAUNKNOWNUNKNOWN00&secret_access_key=SECRET",
+            401,
+        ),
         ("empty form", "", 401),
-        ("a session key ID", "access_key_id=ASIAAAAAAAAAAAAAAAAA&secret_access_key=SECRET", 401),
-        ("an overlong key ID", "access_key_id=AKIA{LONG}&secret_access_key=SECRET", 401),
+        (
+            "a session key ID",
+            "access_key_id=ASIAAAAAAAAAAAAAAAAA&secret_access_key=SECRET",
+            401,
+        ),
+        (
+            "an overlong key ID",
+            "access_key_id=AKIA{LONG}&secret_access_key=SECRET",
+            401,
+        ),
         ("not a form", "%%%&&&==", 401),
     ];
     for (what, body, status) in cases {
@@ -287,7 +346,11 @@ async fn sign_in_refuses_bad_credentials_and_sends_only_to_console_pages() {
             "POST",
             "/console/signin",
             None,
-            &form(&[("access_key_id", key), ("secret_access_key", secret), ("next", next)]),
+            &form(&[
+                ("access_key_id", key),
+                ("secret_access_key", secret),
+                ("next", next),
+            ]),
         )
         .await;
         assert_eq!(page.status, 303, "{next}");
@@ -316,11 +379,21 @@ async fn pages_are_authorized_as_the_api_calls_they_stand_for() {
         .send()
         .await
         .unwrap();
-    let k = root.create_access_key().user_name("reader").send().await.unwrap();
+    let k = root
+        .create_access_key()
+        .user_name("reader")
+        .send()
+        .await
+        .unwrap();
     let k = k.access_key().unwrap();
     let reader = sign_in(&s.url, k.access_key_id(), k.secret_access_key()).await;
     root.create_user().user_name("nobody").send().await.unwrap();
-    let k = root.create_access_key().user_name("nobody").send().await.unwrap();
+    let k = root
+        .create_access_key()
+        .user_name("nobody")
+        .send()
+        .await
+        .unwrap();
     let k = k.access_key().unwrap();
     let nobody = sign_in(&s.url, k.access_key_id(), k.secret_access_key()).await;
 
@@ -330,19 +403,50 @@ async fn pages_are_authorized_as_the_api_calls_they_stand_for() {
     let pages: Vec<(String, &str, bool)> = vec![
         ("/console/policies".into(), "iam:ListPolicies", true),
         (format!("/console/policy?arn={full}"), "iam:GetPolicy", true),
-        (format!("/console/diff?arn={full}&from=v3&to=v4"), "iam:GetPolicyVersion", true),
-        ("/console/identities?kind=user".into(), "iam:ListUsers", false),
-        ("/console/identities?kind=role".into(), "iam:ListRoles", false),
-        ("/console/identities?kind=group".into(), "iam:ListGroups", false),
-        ("/console/identity?kind=user&name=reader".into(), "iam:GetUser", false),
-        ("/console/activity?kind=user&name=reader".into(), "iam:GenerateServiceLastAccessedDetails", false),
         (
-            format!("/console/simulator?principal={}&actions=q:CreatePlugin", enc(&user_arn)),
+            format!("/console/diff?arn={full}&from=v3&to=v4"),
+            "iam:GetPolicyVersion",
+            true,
+        ),
+        (
+            "/console/identities?kind=user".into(),
+            "iam:ListUsers",
+            false,
+        ),
+        (
+            "/console/identities?kind=role".into(),
+            "iam:ListRoles",
+            false,
+        ),
+        (
+            "/console/identities?kind=group".into(),
+            "iam:ListGroups",
+            false,
+        ),
+        (
+            "/console/identity?kind=user&name=reader".into(),
+            "iam:GetUser",
+            false,
+        ),
+        (
+            "/console/activity?kind=user&name=reader".into(),
+            "iam:GenerateServiceLastAccessedDetails",
+            false,
+        ),
+        (
+            format!(
+                "/console/simulator?principal={}&actions=q:CreatePlugin",
+                enc(&user_arn)
+            ),
             "iam:SimulatePrincipalPolicy",
             false,
         ),
         ("/console/history".into(), "iam:ListPolicies", true),
-        (format!("/console/blast?arn={full}&from=v3&to=v4"), "iam:GetPolicyVersion", false),
+        (
+            format!("/console/blast?arn={full}&from=v3&to=v4"),
+            "iam:GetPolicyVersion",
+            false,
+        ),
     ];
     for (path, action, reader_sees) in &pages {
         let page = get(&s.url, path, Some(&nobody)).await;
@@ -355,8 +459,16 @@ async fn pages_are_authorized_as_the_api_calls_they_stand_for() {
         assert_eq!(page.status == 200, *reader_sees, "{path}: {}", page.status);
     }
     // A part of a page the reader may not see says so in place.
-    let page = get(&s.url, &format!("/console/policy?arn={full}"), Some(&reader)).await;
-    assert!(page.body.contains("is not authorized to perform: iam:ListEntitiesForPolicy"));
+    let page = get(
+        &s.url,
+        &format!("/console/policy?arn={full}"),
+        Some(&reader),
+    )
+    .await;
+    assert!(
+        page.body
+            .contains("is not authorized to perform: iam:ListEntitiesForPolicy")
+    );
     assert!(page.body.contains("q:GenerateCodeFromCommands"));
     // Root sees everything.
     let root_cookie = sign_in(&s.url, &s.root.access_key_id, &s.root.secret_access_key).await;
@@ -392,7 +504,10 @@ async fn bad_parameters_get_a_4xx_page_and_text_is_escaped() {
         assert!(!page.body.contains("<script>"), "{path}");
         assert!(page.body.contains("&lt;script&gt;"), "{path}");
         let csp = page.header("content-security-policy").unwrap();
-        assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+        assert!(
+            csp.contains("default-src 'none'") && !csp.contains("script-src"),
+            "{csp}"
+        );
         assert_eq!(page.header("x-frame-options"), Some("DENY"));
         assert_eq!(page.header("cache-control"), Some("no-store"));
     }
@@ -403,17 +518,60 @@ async fn bad_parameters_get_a_4xx_page_and_text_is_escaped() {
     let cases: Vec<(String, u16, &str)> = vec![
         ("/console/policy?arn=garbage".into(), 400, "ValidationError"),
         ("/console/policy".into(), 400, "ValidationError"),
-        ("/console/policy?arn=not-an-arn-but-long-enough".into(), 400, "InvalidInput"),
-        (format!("/console/policy?arn={}", enc("arn:aws:iam::aws:policy/NoSuchPolicy")), 404, "NoSuchEntity"),
-        (format!("/console/policy?arn={full}&version=v999"), 404, "NoSuchEntity"),
-        (format!("/console/policy?arn={full}&version=..%2F"), 400, "ValidationError"),
-        (format!("/console/diff?arn={full}&from=v1&to=v999"), 404, "NoSuchEntity"),
-        ("/console/identities?kind=bogus".into(), 400, "ValidationError"),
-        ("/console/identity?kind=user&name=missing".into(), 404, "NoSuchEntity"),
+        (
+            "/console/policy?arn=not-an-arn-but-long-enough".into(),
+            400,
+            "InvalidInput",
+        ),
+        (
+            format!(
+                "/console/policy?arn={}",
+                enc("arn:aws:iam::aws:policy/NoSuchPolicy")
+            ),
+            404,
+            "NoSuchEntity",
+        ),
+        (
+            format!("/console/policy?arn={full}&version=v999"),
+            404,
+            "NoSuchEntity",
+        ),
+        (
+            format!("/console/policy?arn={full}&version=..%2F"),
+            400,
+            "ValidationError",
+        ),
+        (
+            format!("/console/diff?arn={full}&from=v1&to=v999"),
+            404,
+            "NoSuchEntity",
+        ),
+        (
+            "/console/identities?kind=bogus".into(),
+            400,
+            "ValidationError",
+        ),
+        (
+            "/console/identity?kind=user&name=missing".into(),
+            404,
+            "NoSuchEntity",
+        ),
         ("/console/identity?kind=role".into(), 400, "ValidationError"),
-        ("/console/activity?kind=user&name=missing".into(), 404, "NoSuchEntity"),
-        ("/console/simulator?principal=not-an-arn&actions=q:x".into(), 400, "InvalidInput"),
-        (format!("/console/simulator?principal={me}&actions=q:x"), 400, "InvalidInput"),
+        (
+            "/console/activity?kind=user&name=missing".into(),
+            404,
+            "NoSuchEntity",
+        ),
+        (
+            "/console/simulator?principal=not-an-arn&actions=q:x".into(),
+            400,
+            "InvalidInput",
+        ),
+        (
+            format!("/console/simulator?principal={me}&actions=q:x"),
+            400,
+            "InvalidInput",
+        ),
         (
             format!(
                 "/console/simulator?principal={}&actions={}",
@@ -439,16 +597,32 @@ async fn bad_parameters_get_a_4xx_page_and_text_is_escaped() {
             404,
             "NoSuchEntity",
         ),
-        (format!("/console/blast?arn={full}&from=v1&to=v999"), 404, "NoSuchEntity"),
+        (
+            format!("/console/blast?arn={full}&from=v1&to=v999"),
+            404,
+            "NoSuchEntity",
+        ),
         ("/console/policies?page=-1&scope=%00".into(), 200, ""),
-        ("/console/policies?page=999999999999999999999".into(), 200, ""),
+        (
+            "/console/policies?page=999999999999999999999".into(),
+            200,
+            "",
+        ),
     ];
     let mut wrong = Vec::new();
     for (path, status, code) in &cases {
         let page = get(&s.url, path, Some(&cookie)).await;
         if page.status != *status || !page.body.contains(code) {
-            let found = page.body.split("<strong>").nth(1).and_then(|b| b.split('<').next()).unwrap_or("");
-            wrong.push(format!("{path}: {} {found}, expected {status} {code}", page.status));
+            let found = page
+                .body
+                .split("<strong>")
+                .nth(1)
+                .and_then(|b| b.split('<').next())
+                .unwrap_or("");
+            wrong.push(format!(
+                "{path}: {} {found}, expected {status} {code}",
+                page.status
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -16,6 +16,8 @@ mod bad_input;
 mod console;
 mod feeds;
 mod iam_sts;
+mod races;
+mod security;
 
 struct Server {
     url: String,
