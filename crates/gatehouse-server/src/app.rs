@@ -220,7 +220,22 @@ async fn query(
         Some("2011-06-15") => Service::Sts,
         _ => Service::Iam,
     };
-    let result = handle(&state, &uri, &headers, &body, params, service).await;
+    // The request runs in a task of its own, so a client that goes away mid-request does not
+    // cancel it: a write it started completes (or fails) whole, as at AWS, rather than being
+    // dropped halfway through its transaction.
+    let task = {
+        let (state, uri, headers, body) =
+            (state.clone(), uri.clone(), headers.clone(), body.clone());
+        tokio::spawn(async move { handle(&state, &uri, &headers, &body, params, service).await })
+    };
+    let result = task.await.unwrap_or_else(|e| {
+        tracing::error!(target: "gatehouse::request", request_id = %request_id, error = %e, "request task failed");
+        Err((
+            None,
+            None,
+            Failure::new(500, "ServiceFailure", "The request could not be completed."),
+        ))
+    });
     let (operation, caller) = match &result {
         Ok((action, _, caller)) | Err((Some(action), caller, _)) => (
             if crate::ops::is_served(service, action) {

@@ -53,6 +53,15 @@ impl std::fmt::Debug for KeyCache {
     }
 }
 
+impl KeyCache {
+    /// Evicts the keys a journal event makes stale.
+    pub(crate) fn evict(&self, stale: &crate::effective::Stale) {
+        if let Ok(mut map) = self.keys.lock() {
+            map.retain(|_, (_, owner)| !stale.hits_key(owner));
+        }
+    }
+}
+
 fn key_not_found(id: &str) -> StoreError {
     StoreError::no_such(format!("The Access Key with id {id} cannot be found."))
 }
@@ -222,12 +231,12 @@ impl Store {
     }
 
     /// Finds the owner and secret of an access key (for SigV4); `None` if there is no such key.
-    /// From the cache when the key was read at the newest journal sequence this node knows.
+    /// From the cache unless a journal event about the key's user (or one this node cannot
+    /// place) was applied since it was read.
     pub async fn find_access_key(&self, id: &str) -> Result<Option<KeyOwner>, StoreError> {
-        let current = self.db.cache.current();
+        self.catch_up().await;
         if let Ok(map) = self.keys.keys.lock()
-            && let Some((seq, owner)) = map.get(id)
-            && *seq >= current
+            && let Some((_, owner)) = map.get(id)
         {
             return Ok(Some(owner.clone()));
         }
@@ -235,12 +244,18 @@ impl Store {
             return Ok(None);
         };
         self.db.cache.advance(seq);
-        if let Ok(mut map) = self.keys.keys.lock() {
-            if map.len() >= MAX_CACHED_KEYS {
-                map.clear();
-            }
-            map.insert(id.to_string(), (seq, owner.clone()));
-        }
+        self.db.cache.keep_unless_stale(
+            seq,
+            |stale| stale.hits_key(&owner),
+            || {
+                if let Ok(mut map) = self.keys.keys.lock() {
+                    if map.len() >= MAX_CACHED_KEYS {
+                        map.clear();
+                    }
+                    map.insert(id.to_string(), (seq, owner.clone()));
+                }
+            },
+        );
         Ok(Some(owner))
     }
 

@@ -213,7 +213,9 @@ impl Store {
         let reference = ServiceReference::embedded();
         let n = batch.len();
         let result = async {
-            let mut tx = self.db.pool.begin().await?;
+            // Through the write path, as every write (see `Db::begin`).
+            let mut w = self.db.begin().await?;
+            let tx = &mut w.tx;
             for (k, a) in &batch {
                 // The reference's spelling, so `S3:getobject` and `s3:GetObject` are one row.
                 let action = reference
@@ -239,7 +241,7 @@ impl Store {
                 .bind(a.count)
                 .bind(a.first)
                 .bind(a.last)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
             let cutoff = self
@@ -247,10 +249,10 @@ impl Store {
                 .saturating_sub(self.activity_retention_days().saturating_mul(86_400_000));
             sqlx::query("DELETE FROM activity WHERE last_at < $1")
                 .bind(cutoff)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            tx.commit().await?;
-            Ok::<(), sqlx::Error>(())
+            w.commit().await?;
+            Ok::<(), StoreError>(())
         }
         .await;
         if let Err(e) = result {
@@ -278,7 +280,7 @@ impl Store {
                     }
                 }
             }
-            return Err(e.into());
+            return Err(e);
         }
         Ok(n)
     }
@@ -387,6 +389,7 @@ impl Store {
             )));
         }
         let id = job_id();
+        let mut w = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO access_jobs (id, account, arn, granularity, created_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -396,8 +399,9 @@ impl Store {
         .bind(arn)
         .bind(granularity)
         .bind(self.now())
-        .execute(&self.db.pool)
+        .execute(&mut *w.tx)
         .await?;
+        w.commit().await?;
         Ok(id)
     }
 

@@ -214,7 +214,20 @@ impl Db {
         let mut tx = match self.backend {
             // IMMEDIATE takes the write lock at once, waiting (busy_timeout) for another process
             // that holds it, rather than failing when a read is upgraded to a write.
-            Backend::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => match self.write_pool.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => tx,
+                // A write whose future was dropped mid-transaction (a request cancelled when its
+                // client went away) can leave the one write connection in a state sqlx refuses
+                // to begin on ("attempted to call begin_with at non-zero transaction depth"),
+                // for good. Close that connection (SQLite rolls back whatever it left open) and
+                // begin on a new one.
+                Err(e) if e.to_string().contains("transaction depth") => {
+                    let stuck = self.write_pool.acquire().await?;
+                    let _ = sqlx::Connection::close(stuck.detach()).await;
+                    self.write_pool.begin_with("BEGIN IMMEDIATE").await?
+                }
+                Err(e) => return Err(e.into()),
+            },
             Backend::Postgres => self.write_pool.begin().await?,
         };
         if self.backend == Backend::Postgres {

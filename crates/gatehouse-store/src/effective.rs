@@ -2,10 +2,16 @@
 //! groups', and its permissions boundary), from a cache kept fresh by the journal sequence.
 //!
 //! Compiled managed-policy versions never change, so they are cached by (ARN, version) for
-//! good. A principal's sets are cached with the journal sequence they were read at; any change
-//! anywhere advances the sequence, and the next request rebuilds. Changes made through this
-//! store advance the cache's sequence at commit; changes made by other nodes reach it through
-//! [`Store::refresh`], which `watch` runs in the background. A cache hit runs no SQL.
+//! good. A principal's sets are cached until a journal event makes them stale: the cache knows
+//! the newest journal sequence (changes made through this store advance it at commit; changes
+//! made by other nodes reach it through [`Store::refresh`], which `watch` runs in the
+//! background), and before answering from the cache it reads the events it has not seen yet
+//! (one query, by one task at a time) and evicts what each one touches ([`Stale`]): the
+//! principal named, every user of the account for a change to a group, every principal whose
+//! sets use a managed policy for a change to it, everything for anything else. So a write to
+//! one identity leaves every other identity's sets cached. A set read while an event that
+//! touches it was being applied is not kept (the events applied are remembered for that). A
+//! cache hit runs no SQL.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -37,6 +43,76 @@ pub struct Effective {
     pub tags: Vec<(String, String)>,
     /// The journal sequence the sets were read at.
     pub seq: i64,
+    /// The managed policies the sets use (the boundary's included), by ARN.
+    pub policy_arns: Vec<String>,
+}
+
+/// What a journal event makes stale, from its entity's ARN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Stale {
+    /// A user or role (and the access keys of a user), by ARN.
+    Principal(String),
+    /// Every user of an account (a change to one of its groups).
+    UsersOf(String),
+    /// Every principal whose sets use this managed policy.
+    Policy(String),
+    /// Everything (a catalog load, an account, a root key, an entity not understood).
+    All,
+}
+
+impl Stale {
+    /// What an event on `entity` makes stale.
+    pub(crate) fn of(entity: &str) -> Stale {
+        let Some((account, resource)) = entity
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|r| r.split_once(':'))
+        else {
+            return Stale::All;
+        };
+        let has_name = |prefix: &str| {
+            resource
+                .strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && !rest.ends_with('/'))
+        };
+        if has_name("user/") || has_name("role/") {
+            Stale::Principal(entity.to_string())
+        } else if has_name("group/") {
+            Stale::UsersOf(account.to_string())
+        } else if has_name("policy/") {
+            Stale::Policy(entity.to_string())
+        } else {
+            Stale::All
+        }
+    }
+
+    fn hits(&self, key: &PrincipalKey, e: &Effective) -> bool {
+        match self {
+            Stale::Principal(arn) => e.arn == *arn,
+            Stale::UsersOf(account) => key.0 == *account && key.1 == PrincipalKind::User,
+            Stale::Policy(arn) => e.policy_arns.iter().any(|p| p == arn),
+            Stale::All => true,
+        }
+    }
+
+    /// Whether an access key's cached owner is stale.
+    pub(crate) fn hits_key(&self, owner: &crate::KeyOwner) -> bool {
+        match self {
+            Stale::Principal(arn) => owner.user_arn == *arn,
+            Stale::UsersOf(_) | Stale::Policy(_) => false,
+            Stale::All => true,
+        }
+    }
+}
+
+/// How many applied events are remembered for sets read while they were applied.
+const TOMBSTONES: usize = 10_000;
+
+/// The events applied to the cache, newest last, and the sequence before which they are
+/// forgotten (a set read before it is not kept).
+#[derive(Default)]
+struct Applied {
+    events: std::collections::VecDeque<(i64, Stale)>,
+    floor: i64,
 }
 
 type PrincipalKey = (String, PrincipalKind, String);
@@ -56,6 +132,12 @@ pub(crate) struct PolicyCache {
     seq: AtomicI64,
     compiled: Mutex<HashMap<(String, String), Arc<CompiledPolicy>>>,
     principals: Mutex<HashMap<PrincipalKey, Arc<Effective>>>,
+    /// The journal sequence up to which events have been applied to the caches.
+    validated: AtomicI64,
+    /// Held while events are read and applied, so one task does it.
+    catching_up: tokio::sync::Mutex<()>,
+    /// The events applied; held while a set is kept or an event applied.
+    applied: Mutex<Applied>,
     /// Lookups answered from the cache, and lookups that read the store (for metrics).
     hits: AtomicU64,
     misses: AtomicU64,
@@ -70,6 +152,13 @@ impl std::fmt::Debug for PolicyCache {
 }
 
 impl PolicyCache {
+    /// Starts at the store's journal sequence when it is opened (the caches are empty, so the
+    /// events before it are applied already).
+    pub(crate) fn start_at(&self, seq: i64) {
+        self.advance(seq);
+        self.validated.fetch_max(seq, Ordering::AcqRel);
+    }
+
     /// Notes a journal sequence (a commit here, or one seen from another node).
     pub(crate) fn advance(&self, seq: i64) {
         self.seq.fetch_max(seq, Ordering::AcqRel);
@@ -77,6 +166,31 @@ impl PolicyCache {
 
     pub(crate) fn current(&self) -> i64 {
         self.seq.load(Ordering::Acquire)
+    }
+
+    /// Whether a set read at `seq` may be kept: no event after `seq` that touches it has been
+    /// applied (and `seq` is not older than the events remembered). Holds the events' lock
+    /// while `keep` runs, so no event is applied in between.
+    pub(crate) fn keep_unless_stale(
+        &self,
+        seq: i64,
+        touches: impl Fn(&Stale) -> bool,
+        keep: impl FnOnce(),
+    ) {
+        let Ok(applied) = self.applied.lock() else {
+            return;
+        };
+        if seq < applied.floor
+            || applied
+                .events
+                .iter()
+                .rev()
+                .take_while(|(s, _)| *s > seq)
+                .any(|(_, stale)| touches(stale))
+        {
+            return;
+        }
+        keep();
     }
 }
 
@@ -118,10 +232,9 @@ impl Store {
         name: &str,
     ) -> Result<Arc<Effective>, StoreError> {
         let key = (account.to_string(), kind, name.to_lowercase());
-        let current = self.db.cache.current();
+        self.catch_up().await;
         if let Ok(map) = self.db.cache.principals.lock()
             && let Some(e) = map.get(&key)
-            && e.seq >= current
         {
             self.db.cache.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(e.clone());
@@ -140,9 +253,16 @@ impl Store {
             StoreError::config("the policies kept changing while they were read; try again")
         })?);
         self.db.cache.advance(built.seq);
-        if let Ok(mut map) = self.db.cache.principals.lock() {
-            map.insert(key, built.clone());
-        }
+        let cache = &self.db.cache;
+        cache.keep_unless_stale(
+            built.seq,
+            |stale| stale.hits(&key, &built),
+            || {
+                if let Ok(mut map) = cache.principals.lock() {
+                    map.insert(key.clone(), built.clone());
+                }
+            },
+        );
         Ok(built)
     }
 
@@ -239,6 +359,7 @@ impl Store {
                 version: &boundary_version,
             });
         }
+        let policy_arns: Vec<String> = versions.iter().map(|v| v.arn.to_string()).collect();
         let Some(mut compiled) = self.compiled_versions(conn, &versions).await? else {
             return Ok(None);
         };
@@ -263,6 +384,7 @@ impl Store {
             boundary,
             tags,
             seq,
+            policy_arns,
         }))
     }
 
@@ -350,6 +472,74 @@ impl Store {
         }
     }
 
+    /// Applies to the caches the journal events this node knows exist but has not applied
+    /// yet: reads them (one query a thousand events, by one task at a time; the others wait
+    /// for it) and evicts what each makes stale. When they cannot be read, empties the caches.
+    pub(crate) async fn catch_up(&self) {
+        let cache = &self.db.cache;
+        if cache.validated.load(Ordering::Acquire) >= cache.current() {
+            return;
+        }
+        let _one = cache.catching_up.lock().await;
+        loop {
+            let target = cache.current();
+            let from = cache.validated.load(Ordering::Acquire);
+            if from >= target {
+                return;
+            }
+            let rows = sqlx::query(
+                "SELECT seq, entity FROM journal WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 1000",
+            )
+            .bind(from)
+            .bind(target)
+            .fetch_all(&self.db.pool)
+            .await;
+            let events: Option<Vec<(i64, String)>> = rows.ok().and_then(|rows| {
+                rows.iter()
+                    .map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+                    .collect()
+            });
+            match events {
+                Some(events) if !events.is_empty() => {
+                    let mut last = from;
+                    for (seq, entity) in &events {
+                        self.apply(*seq, Stale::of(entity));
+                        last = *seq;
+                    }
+                    // Up to `target` when the read came short of it (sequences are dense, so
+                    // it does not; `All` keeps it safe if they were not).
+                    if events.len() < 1000 && last < target {
+                        self.apply(target, Stale::All);
+                        last = target;
+                    }
+                    cache.validated.fetch_max(last, Ordering::AcqRel);
+                }
+                _ => {
+                    self.apply(target, Stale::All);
+                    cache.validated.fetch_max(target, Ordering::AcqRel);
+                }
+            }
+        }
+    }
+
+    /// Evicts what one event makes stale, and remembers the event.
+    fn apply(&self, seq: i64, stale: Stale) {
+        let cache = &self.db.cache;
+        let Ok(mut applied) = cache.applied.lock() else {
+            return;
+        };
+        if let Ok(mut map) = cache.principals.lock() {
+            map.retain(|k, e| !stale.hits(k, e));
+        }
+        self.keys.evict(&stale);
+        applied.events.push_back((seq, stale));
+        while applied.events.len() > TOMBSTONES {
+            if let Some((s, _)) = applied.events.pop_front() {
+                applied.floor = s;
+            }
+        }
+    }
+
     /// Reads the journal sequence, so that changes made by other nodes invalidate this node's
     /// cache. Returns the sequence.
     pub async fn refresh(&self) -> Result<i64, StoreError> {
@@ -368,5 +558,48 @@ impl Store {
                 let _ = store.refresh().await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stale;
+
+    #[test]
+    fn an_event_makes_stale_what_its_entity_names() {
+        let cases = [
+            (
+                "arn:aws:iam::111122223333:user/dev",
+                Stale::Principal("arn:aws:iam::111122223333:user/dev".into()),
+            ),
+            (
+                "arn:aws:iam::111122223333:user/team/dev",
+                Stale::Principal("arn:aws:iam::111122223333:user/team/dev".into()),
+            ),
+            (
+                "arn:aws:iam::111122223333:role/app",
+                Stale::Principal("arn:aws:iam::111122223333:role/app".into()),
+            ),
+            (
+                "arn:aws:iam::111122223333:group/g",
+                Stale::UsersOf("111122223333".into()),
+            ),
+            (
+                "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                Stale::Policy("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
+            ),
+            (
+                "arn:aws:iam::111122223333:policy/p",
+                Stale::Policy("arn:aws:iam::111122223333:policy/p".into()),
+            ),
+            ("arn:aws:iam::aws:policy/", Stale::All),
+            ("arn:aws:iam::111122223333:root", Stale::All),
+            ("arn:aws:iam::111122223333:user/", Stale::All),
+            ("something else", Stale::All),
+            ("", Stale::All),
+        ];
+        for (entity, stale) in cases {
+            assert_eq!(Stale::of(entity), stale, "{entity}");
+        }
     }
 }

@@ -130,7 +130,7 @@ impl Store {
                 "managed policies per principal must be between 10 and 20",
             ));
         }
-        Ok(Store {
+        let store = Store {
             db: db::Db::open(url).await?,
             clock,
             options: Arc::new(options),
@@ -139,7 +139,11 @@ impl Store {
             sessions: Arc::default(),
             history: Arc::default(),
             activity: Arc::default(),
-        })
+        };
+        // The caches start empty: the events before this point are applied already.
+        let seq = store.journal_seq().await?;
+        store.db.cache.start_at(seq);
+        Ok(store)
     }
 
     /// The database the store runs on.

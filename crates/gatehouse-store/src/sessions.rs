@@ -139,9 +139,13 @@ impl Store {
             .iter()
             .map(|t| (t.key.clone(), t.value.clone()))
             .collect();
+        // Through the write path (SQLite's one writer, PostgreSQL's advisory lock), as every
+        // write: a write on a reading connection would contend for SQLite's lock with the
+        // writer and wait out its busy back-off.
+        let mut w = self.db.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now.saturating_sub(PURGE_AFTER_MS))
-            .execute(&self.db.pool)
+            .execute(&mut *w.tx)
             .await?;
         sqlx::query(
             "INSERT INTO sessions (id, account, secret, token, role_name, role_arn, role_id,
@@ -164,8 +168,9 @@ impl Store {
         .bind(to_json(&tags)?)
         .bind(to_json(&new.transitive_tag_keys)?)
         .bind(new.source_identity.as_deref())
-        .execute(&self.db.pool)
+        .execute(&mut *w.tx)
         .await?;
+        w.commit().await?;
         Ok(Session {
             access_key_id: id,
             secret,

@@ -157,3 +157,44 @@ async fn sqlite_two_writers_on_one_file_both_succeed() {
     assert_eq!(one.list_users(A, None).await.unwrap().len(), 120);
     assert!(one.check_invariants().await.unwrap().is_empty());
 }
+
+/// Writes cancelled at every point of their transaction (their futures dropped, as when a
+/// client goes away mid-request) leave the store writable and sound: the next write succeeds,
+/// and each cancelled write either happened whole or not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_cancelled_midway_leave_the_store_writable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("cancel.db").display()
+    );
+    let s = Store::open(&url, options()).await.unwrap();
+    let a = gatehouse_store::Actor::root(A);
+    s.create_account(A).await.unwrap();
+    let mut cancelled = 0;
+    for i in 0..200u64 {
+        let name = format!("u{i}");
+        // From 0 to about 2 ms: before, during and after the transaction.
+        let budget = std::time::Duration::from_micros(i * 10);
+        if tokio::time::timeout(budget, s.create_user(&a, &name, None, None, &[]))
+            .await
+            .is_err()
+        {
+            cancelled += 1;
+        }
+        // The next write always succeeds.
+        let tagged = s
+            .create_user(&a, &format!("after{i}"), None, None, &[])
+            .await;
+        assert!(tagged.is_ok(), "write after cancelling u{i}: {tagged:?}");
+    }
+    assert!(
+        cancelled > 0,
+        "no write was cancelled: the test proves nothing"
+    );
+    assert!(s.check_invariants().await.unwrap().is_empty());
+    // Each cancelled write is whole or absent: a user that exists can be read and deleted.
+    for u in s.list_users(A, None).await.unwrap() {
+        s.get_user(A, &u.name).await.unwrap();
+    }
+}

@@ -263,3 +263,92 @@ async fn a_recreated_policy_is_not_served_from_the_old_one(s: Store) {
     assert_eq!(decision(&e, "ec2:RunInstances"), DecisionKind::Allow);
     assert_eq!(decision(&e, "s3:GetObject"), DecisionKind::ImplicitDeny);
 }
+
+on_both!(a_write_leaves_the_sets_it_does_not_touch_cached);
+
+/// The cache evicts by what each journal event touches: a write to one identity keeps every
+/// other identity's sets; a change to a managed policy evicts the identities that use it; a
+/// change to a group, its users. Each eviction is checked to show the change.
+async fn a_write_leaves_the_sets_it_does_not_touch_cached(s: Store) {
+    let a = Actor::root(A);
+    let doc = |action: &str| {
+        format!(
+            r#"{{"Version": "2012-10-17", "Statement": {{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}}}"#
+        )
+    };
+    let p = s
+        .create_policy(&a, "shared", None, &doc("s3:GetObject"), None, &[])
+        .await
+        .unwrap()
+        .arn;
+    for u in ["uses", "other"] {
+        s.create_user(&a, u, None, None, &[]).await.unwrap();
+    }
+    s.attach_policy(&a, PrincipalKind::User, "uses", &p)
+        .await
+        .unwrap();
+    let get = |name: &'static str| s.effective_policies(A, PrincipalKind::User, name);
+    let (uses, other) = (get("uses").await.unwrap(), get("other").await.unwrap());
+
+    // A tag on `other` evicts only `other`.
+    s.tag(
+        &a,
+        gatehouse_store::TagOn::Principal(PrincipalKind::User, "other"),
+        &[gatehouse_store::Tag {
+            key: "team".into(),
+            value: "x".into(),
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(Arc::ptr_eq(&uses, &get("uses").await.unwrap()));
+    let other2 = get("other").await.unwrap();
+    assert!(!Arc::ptr_eq(&other, &other2));
+    assert_eq!(other2.tags, vec![("team".to_string(), "x".to_string())]);
+
+    // A new default version of the policy evicts `uses`, not `other`.
+    s.create_policy_version(&a, &p, &doc("s3:PutObject"), true)
+        .await
+        .unwrap();
+    let uses2 = get("uses").await.unwrap();
+    assert!(!Arc::ptr_eq(&uses, &uses2));
+    assert_eq!(decision(&uses2, "s3:PutObject"), DecisionKind::Allow);
+    assert_eq!(decision(&uses2, "s3:GetObject"), DecisionKind::ImplicitDeny);
+    assert!(Arc::ptr_eq(&other2, &get("other").await.unwrap()));
+
+    // Joining a group evicts the users of the account; the group's policy then counts.
+    s.create_group(&a, "g", None).await.unwrap();
+    s.put_inline_policy(&a, PrincipalKind::Group, "g", "i", &doc("q:SendMessage"))
+        .await
+        .unwrap();
+    s.add_user_to_group(&a, "g", "other").await.unwrap();
+    assert_eq!(
+        decision(&get("other").await.unwrap(), "q:SendMessage"),
+        DecisionKind::Allow
+    );
+    // A role's sets stay cached through all of it but its own changes.
+    s.create_role(&a, "r", None, r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}}"#, None, None, None, &[]).await.unwrap();
+    let role = s
+        .effective_policies(A, PrincipalKind::Role, "r")
+        .await
+        .unwrap();
+    s.put_inline_policy(
+        &a,
+        PrincipalKind::User,
+        "uses",
+        "j",
+        &doc("q:GetConversation"),
+    )
+    .await
+    .unwrap();
+    assert!(Arc::ptr_eq(
+        &role,
+        &s.effective_policies(A, PrincipalKind::Role, "r")
+            .await
+            .unwrap()
+    ));
+    assert_eq!(
+        decision(&get("uses").await.unwrap(), "q:GetConversation"),
+        DecisionKind::Allow
+    );
+}
