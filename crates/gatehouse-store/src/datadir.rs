@@ -15,10 +15,26 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     StoreError::config(format!("cannot {what} {}: {e}", path.display()))
 }
 
-/// Reads the data directory's secret key, creating the directory and a new random key (mode
-/// 0600) on first use.
+/// Creates the data directory, only its owner may enter (0700 on Unix), when it does not
+/// exist; one that exists is left as it is.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| io("create", dir, e))
+}
+
+/// Reads the data directory's secret key, creating the directory (0700) and a new random key
+/// (mode 0600) on first use.
 pub fn secret_key(dir: &Path) -> Result<[u8; 32], StoreError> {
-    std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+    create_private_dir(dir)?;
     let path = dir.join(SECRET_KEY_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
