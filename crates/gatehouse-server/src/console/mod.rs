@@ -10,7 +10,7 @@
 //! requests, sign-in and sign-out, need no other CSRF token).
 //!
 //! **Authorization.** Every page is authorized like the API calls it stands for, by the engine
-//! against the signed-in identity's policies ([`crate::app::authorize`]): the policy list is
+//! against the signed-in identity's policies (`app::authorize`): the policy list is
 //! `iam:ListPolicies`, a policy `iam:GetPolicy` and `iam:GetPolicyVersion`, the simulator
 //! `iam:SimulatePrincipalPolicy` on the principal, and so on. A page the identity may not see
 //! answers 403 with AWS's AccessDenied message; a part of a page (the identities a policy is
