@@ -155,20 +155,31 @@ impl Store {
         let (gains, losses) = (diff.gains(), diff.losses());
 
         let reached = self.reached(arn).await?;
-        let mut identities = Vec::with_capacity(reached.len());
+        // Every identity's documents are read first, then each distinct document is analyzed
+        // once: a policy attached to many identities is not analyzed again for each.
+        let mut read = Vec::with_capacity(reached.len());
         for r in reached {
             let boundary_doc: Option<String> = match &r.boundary {
                 Some(b) => self.boundary_document(b).await?,
                 None => None,
             };
             let others = self.other_documents(&r, arn).await?;
-            let others: Vec<Analyzed<'_>> = others
-                .iter()
-                .filter_map(|d| Analyzed::new(d, "policy", reference).ok())
-                .collect();
-            let boundary = boundary_doc
-                .as_deref()
-                .and_then(|d| Analyzed::new(d, "boundary", reference).ok());
+            read.push((r, boundary_doc, others));
+        }
+        let mut analyzed: std::collections::HashMap<&str, Option<Analyzed<'_>>> =
+            std::collections::HashMap::new();
+        for (_, boundary_doc, others) in &read {
+            for d in boundary_doc.iter().chain(others) {
+                analyzed
+                    .entry(d.as_str())
+                    .or_insert_with(|| Analyzed::new(d, "policy", reference).ok());
+            }
+        }
+        let find = |d: &str| analyzed.get(d).and_then(Option::as_ref);
+        let mut identities = Vec::with_capacity(read.len());
+        for (r, boundary_doc, others) in &read {
+            let others: Vec<&Analyzed<'_>> = others.iter().filter_map(|d| find(d)).collect();
+            let boundary = boundary_doc.as_deref().and_then(find);
             let allowed_elsewhere =
                 |a: &str| others.iter().any(|o| o.permissions().allows(a, reference));
             let denied = |a: &str| {
@@ -211,11 +222,11 @@ impl Store {
                 )
             };
             identities.push(Affected {
-                account: r.account,
+                account: r.account.clone(),
                 kind: r.kind.to_string(),
-                name: r.name,
-                arn: r.arn,
-                via: r.via,
+                name: r.name.clone(),
+                arn: r.arn.clone(),
+                via: r.via.clone(),
                 gains: g,
                 loses: l,
             });
